@@ -1,0 +1,1 @@
+"""Channel pub/sub: the transport-free hub and its WebSocket and HTTP adapters."""

@@ -1,0 +1,135 @@
+"""Builds the Tornado application and starts and stops every service in order."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+import tornado.web
+from tornado.httpserver import HTTPServer
+from tornado.ioloop import PeriodicCallback
+from tornado.netutil import bind_sockets
+
+from . import __version__
+from .api.base import NotFoundHandler
+from .config import Config
+from .pubsub.errors import CLOSE_GOING_AWAY
+from .pubsub.http import ChannelListHandler, ChannelPublishHandler, PublishHandler
+from .pubsub.hub import Hub, HubLimits
+from .pubsub.liveness import ConnectionRegistry
+from .pubsub.outbound import FlushScheduler
+from .pubsub.websocket import SocketHandler
+from .systemd_notify import SystemdNotifier
+
+log = logging.getLogger(__name__)
+
+STATIC_DIR = Path(__file__).parent / "static"
+RATE_PERIOD_S = 5.0
+
+
+class IndexHandler(tornado.web.RequestHandler):
+    def get(self) -> None:
+        self.set_header("Cache-Control", "no-cache")
+        self.render(str(STATIC_DIR / "index.html"))
+
+
+class Maelstrom:
+    """The whole appliance in one process: hub, HTTP/WebSocket server, timers."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        pubsub = config.pubsub
+        self.hub = Hub(
+            HubLimits(
+                history_size=pubsub.history_size,
+                history_age_s=pubsub.history_age_s,
+                max_subscriptions=pubsub.max_subscriptions,
+                max_channels=pubsub.max_channels,
+            )
+        )
+        self.registry = ConnectionRegistry(pubsub.ping_interval_s, pubsub.silence_timeout_s)
+        self.scheduler = FlushScheduler(lambda callback: asyncio.get_running_loop().call_soon(callback))
+        self.notifier = SystemdNotifier()
+        self.app = make_app(self)
+        self.started_at = time.time()
+        self.http_server: HTTPServer | None = None
+        self.ports: list[int] = []
+        self._timers: list[PeriodicCallback] = []
+
+    async def start(self) -> None:
+        """Bind, serve, start timers, then tell systemd we are ready."""
+        self.config.storage.data_dir.mkdir(parents=True, exist_ok=True)
+        server_config = self.config.server
+        sockets = bind_sockets(server_config.port, server_config.address or None)
+        self.ports = sorted({sock.getsockname()[1] for sock in sockets})
+        self.http_server = HTTPServer(
+            self.app, xheaders=True, max_body_size=max(server_config.max_body_bytes, 16 * 1024 * 1024)
+        )
+        self.http_server.add_sockets(sockets)
+        self._every(self.registry.sweep_period_s, self.registry.sweep)
+        self._every(RATE_PERIOD_S, self.hub.update_rates)
+        if self.notifier.ping_period_s:
+            self._every(self.notifier.ping_period_s, self.notifier.watchdog)
+            self.notifier.watchdog()
+        log.info(
+            "Maelstrom %s serving on http://%s:%d/ (data in %s)",
+            __version__,
+            server_config.address or "0.0.0.0",
+            self.ports[0],
+            self.config.storage.data_dir,
+        )
+        self.notifier.ready()
+
+    def _every(self, period_s: float, callback: Any) -> None:
+        timer = PeriodicCallback(callback, period_s * 1000)
+        timer.start()
+        self._timers.append(timer)
+
+    async def stop(self) -> None:
+        """Stop accepting, close clients with 1001 (going away), stop timers."""
+        self.notifier.stopping()
+        log.info("stopping")
+        for timer in self._timers:
+            timer.stop()
+        if self.http_server is not None:
+            self.http_server.stop()
+        self.registry.close_all(CLOSE_GOING_AWAY, "server stopping")
+        if self.http_server is not None:
+            try:
+                await asyncio.wait_for(
+                    self.http_server.close_all_connections(), self.config.server.shutdown_timeout_s / 2
+                )
+            except TimeoutError:
+                log.warning("some connections did not close in time; exiting anyway")
+        log.info("stopped")
+
+
+def make_app(maelstrom: Maelstrom) -> tornado.web.Application:
+    config = maelstrom.config
+    pubsub = config.pubsub
+    hub_args = {"hub": maelstrom.hub, "max_body_bytes": pubsub.max_publish_bytes}
+    socket_args = {
+        "hub": maelstrom.hub,
+        "settings": pubsub,
+        "registry": maelstrom.registry,
+        "scheduler": maelstrom.scheduler,
+    }
+    routes: list[Any] = [
+        (r"/", IndexHandler),
+        (r"/socket", SocketHandler, socket_args),
+        (r"/publish", PublishHandler, hub_args),
+        (r"/api/channels", ChannelListHandler, {"hub": maelstrom.hub}),
+        (r"/api/channels/(.+)", ChannelPublishHandler, hub_args),
+        (r"/static/(.*)", tornado.web.StaticFileHandler, {"path": str(STATIC_DIR)}),
+    ]
+    return tornado.web.Application(
+        routes,
+        default_handler_class=NotFoundHandler,
+        # Above the protocol's 64 KiB a frame gets an error reply; far above it, Tornado
+        # closes the connection (1009) before buffering it.
+        websocket_max_message_size=max(1024 * 1024, 4 * pubsub.max_frame_bytes),
+        maelstrom=maelstrom,
+    )
