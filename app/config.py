@@ -24,12 +24,9 @@ class _Section(BaseModel):
 
 class ServerConfig(_Section):
     address: str = Field("0.0.0.0", description="Interface to listen on ('' or 0.0.0.0 = all).")
-    port: int = Field(8888, ge=1, le=65535, description="HTTP and WebSocket port.")
+    port: int = Field(8888, ge=0, le=65535, description="HTTP and WebSocket port (0 = any free port).")
     shutdown_timeout_s: float = Field(
         8.0, gt=0, le=60, description="Longest a clean stop may take before the process exits."
-    )
-    max_body_bytes: int = Field(
-        1024 * 1024, ge=1024, description="Largest HTTP request body accepted by any route."
     )
 
 

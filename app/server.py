@@ -28,6 +28,9 @@ log = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).parent / "static"
 RATE_PERIOD_S = 5.0
+# Each route refuses bodies above its own limit with 413 while streaming them in; beyond
+# this ceiling Tornado drops the connection before any handler runs.
+HTTP_BODY_CEILING = 64 * 1024 * 1024
 
 
 class IndexHandler(tornado.web.RequestHandler):
@@ -65,9 +68,7 @@ class Maelstrom:
         server_config = self.config.server
         sockets = bind_sockets(server_config.port, server_config.address or None)
         self.ports = sorted({sock.getsockname()[1] for sock in sockets})
-        self.http_server = HTTPServer(
-            self.app, xheaders=True, max_body_size=max(server_config.max_body_bytes, 16 * 1024 * 1024)
-        )
+        self.http_server = HTTPServer(self.app, xheaders=True, max_body_size=HTTP_BODY_CEILING)
         self.http_server.add_sockets(sockets)
         self._every(self.registry.sweep_period_s, self.registry.sweep)
         self._every(RATE_PERIOD_S, self.hub.update_rates)

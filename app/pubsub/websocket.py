@@ -113,8 +113,10 @@ class SocketHandler(WebSocketHandler):
         self.close(errors.CLOSE_SLOW_CONSUMER, "slow consumer")
 
     def close_with(self, code: int, reason: str) -> None:
+        """Close after handing what is already queued (such as the reply that explains why)."""
         self.hub.unsubscribe_all(self)
         if self.queue is not None:
+            self.queue.flush()
             self.queue.close()
         try:
             self.close(code, reason)

@@ -1,0 +1,164 @@
+"""Test clients: a JSON WebSocket client, an HTTP helper and a raw-socket WebSocket client."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import os
+import socket
+import struct
+from typing import Any
+
+from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
+from tornado.websocket import WebSocketClientConnection, websocket_connect
+
+from app.server import Maelstrom
+
+
+class WsClient:
+    """A real WebSocket client with JSON helpers and timeouts."""
+
+    def __init__(self, conn: WebSocketClientConnection) -> None:
+        self.conn = conn
+
+    def send(self, frame: Any) -> None:
+        self.conn.write_message(
+            frame if isinstance(frame, str | bytes) else json.dumps(frame), binary=isinstance(frame, bytes)
+        )
+
+    async def recv(self, timeout: float = 3.0) -> Any:
+        text = await asyncio.wait_for(self.conn.read_message(), timeout)
+        if text is None:
+            raise ConnectionError(f"closed: {self.conn.close_code} {self.conn.close_reason}")
+        return json.loads(text)
+
+    async def request(self, frame: dict[str, Any], timeout: float = 3.0) -> Any:
+        self.send(frame)
+        return await self.recv(timeout)
+
+    async def nothing_within(self, seconds: float) -> bool:
+        try:
+            message = await asyncio.wait_for(self.conn.read_message(), seconds)
+        except TimeoutError:
+            return True
+        raise AssertionError(f"unexpected message {message!r}")
+
+    async def closed(self, timeout: float = 5.0) -> int | None:
+        """Read until the server closes; return the close code."""
+
+        async def drain() -> None:
+            while await self.conn.read_message() is not None:
+                pass
+
+        await asyncio.wait_for(drain(), timeout)
+        return self.conn.close_code
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+async def connect(server: Maelstrom, **kwargs: Any) -> WsClient:
+    conn = await websocket_connect(HTTPRequest(server.ws_url, **kwargs))
+    return WsClient(conn)
+
+
+async def http(
+    server: Maelstrom, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None
+) -> tuple[int, Any]:
+    """Send a request; return (status, parsed JSON or raw text)."""
+    if body is not None and not isinstance(body, str | bytes):
+        body = json.dumps(body)
+        headers = {"Content-Type": "application/json", **(headers or {})}
+    request = HTTPRequest(
+        server.base_url + path, method=method, body=body, headers=headers, allow_nonstandard_methods=True
+    )
+    try:
+        response = await AsyncHTTPClient().fetch(request)
+    except HTTPClientError as error:
+        response = error.response
+    text = response.body.decode() if response.body else ""
+    try:
+        return response.code, json.loads(text)
+    except ValueError:
+        return response.code, text
+
+
+class RawWebSocket:
+    """A client on a plain socket: completes the handshake, then reads only when told to.
+
+    With a small receive buffer and no reading it is the slow consumer; since it never
+    answers pings it is also the silent client."""
+
+    def __init__(self, port: int, rcvbuf: int | None = None) -> None:
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        if rcvbuf:
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        self.sock.connect(("127.0.0.1", port))
+        key = base64.b64encode(os.urandom(16)).decode()
+        self.sock.sendall(
+            (
+                f"GET /socket HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
+                f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+            ).encode()
+        )
+        self.buffer = b""
+        while b"\r\n\r\n" not in self.buffer:
+            chunk = self.sock.recv(4096)
+            if not chunk:
+                raise ConnectionError("handshake failed")
+            self.buffer += chunk
+        head, self.buffer = self.buffer.split(b"\r\n\r\n", 1)
+        assert head.startswith(b"HTTP/1.1 101"), head
+
+    def send_text(self, text: str) -> None:
+        payload = text.encode()
+        mask = os.urandom(4)
+        length = len(payload)
+        if length < 126:
+            header = struct.pack("!BB", 0x81, 0x80 | length)
+        else:
+            header = struct.pack("!BBH", 0x81, 0x80 | 126, length)
+        masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+        self.sock.sendall(header + mask + masked)
+
+    def read_frames(self, timeout: float = 5.0) -> list[tuple[int, bytes]]:
+        """Read frames until the server's close frame or EOF; return (opcode, payload) pairs."""
+        self.sock.settimeout(timeout)
+        frames = []
+        data = self.buffer
+        while True:
+            while len(data) >= 2:
+                opcode, length = data[0] & 0x0F, data[1] & 0x7F
+                offset = 2
+                if length == 126:
+                    if len(data) < 4:
+                        break
+                    length, offset = struct.unpack("!H", data[2:4])[0], 4
+                elif length == 127:
+                    if len(data) < 10:
+                        break
+                    length, offset = struct.unpack("!Q", data[2:10])[0], 10
+                if len(data) < offset + length:
+                    break
+                frames.append((opcode, data[offset : offset + length]))
+                data = data[offset + length :]
+                if opcode == 0x8:
+                    return frames
+            try:
+                chunk = self.sock.recv(65536)
+            except (TimeoutError, ConnectionResetError):
+                return frames
+            if not chunk:
+                return frames
+            data += chunk
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def close_code(frames: list[tuple[int, bytes]]) -> int | None:
+    for opcode, payload in frames:
+        if opcode == 0x8 and len(payload) >= 2:
+            return struct.unpack("!H", payload[:2])[0]
+    return None

@@ -1,0 +1,107 @@
+"""The per-connection bounded queue, with a stream whose writes finish when the test says."""
+
+from concurrent.futures import Future
+
+from app.pubsub.outbound import CHUNK_BYTES, FlushScheduler, OutboundQueue
+
+
+class ManualLoop:
+    def __init__(self):
+        self.callbacks = []
+
+    def call_soon(self, callback):
+        self.callbacks.append(callback)
+
+    def run_pending(self):
+        callbacks, self.callbacks = self.callbacks, []
+        for callback in callbacks:
+            callback()
+
+
+class Stream:
+    """Each write returns a future the test completes, like a socket that drains when it can."""
+
+    def __init__(self, finish_at_once=False):
+        self.writes = []
+        self.pending = []
+        self.finish_at_once = finish_at_once
+
+    def write(self, data):
+        self.writes.append(data)
+        future = Future()
+        if self.finish_at_once:
+            future.set_result(None)
+        else:
+            self.pending.append(future)
+        return future
+
+    def drain(self):
+        pending, self.pending = self.pending, []
+        for future in pending:
+            future.set_result(None)
+
+
+def make_queue(stream, max_bytes=1000):
+    loop = ManualLoop()
+    overflows = []
+    scheduler = FlushScheduler(loop.call_soon)
+    queue = OutboundQueue(stream.write, max_bytes, lambda: overflows.append(True), scheduler)
+    return queue, loop, overflows
+
+
+def test_frames_put_in_one_loop_iteration_go_out_as_one_write_in_order():
+    stream = Stream(finish_at_once=True)
+    queue, loop, _ = make_queue(stream)
+    for part in (b"a", b"b", b"c"):
+        queue.put(part)
+    assert stream.writes == []  # nothing written inside publish
+    loop.run_pending()
+    assert stream.writes == [b"abc"]
+    assert queue.unsent_bytes == 0
+
+
+def test_while_a_write_is_in_flight_new_frames_wait_and_then_follow_in_order():
+    stream = Stream()
+    queue, loop, _ = make_queue(stream)
+    queue.put(b"1")
+    loop.run_pending()
+    queue.put(b"2")
+    queue.put(b"3")
+    loop.run_pending()
+    assert stream.writes == [b"1"]
+    assert queue.unsent_bytes == 3
+    stream.drain()
+    assert stream.writes == [b"1", b"23"]
+
+
+def test_unsent_data_past_the_limit_closes_once_and_drops_everything():
+    stream = Stream()
+    queue, loop, overflows = make_queue(stream, max_bytes=100)
+    queue.put(b"x" * 60)
+    loop.run_pending()  # 60 bytes in flight, the reader is not reading
+    assert queue.put(b"y" * 40) is True  # exactly at the limit
+    assert queue.put(b"z") is False
+    assert overflows == [True]
+    assert queue.closed and queue.queued_bytes == 0
+    assert queue.put(b"w") is False
+    assert overflows == [True]
+
+
+def test_writes_are_cut_into_chunks_so_the_stream_buffer_stays_small():
+    stream = Stream(finish_at_once=True)
+    queue, loop, _ = make_queue(stream, max_bytes=10 * CHUNK_BYTES)
+    frame = b"f" * 1024
+    for _ in range(200):
+        queue.put(frame)
+    loop.run_pending()
+    assert b"".join(stream.writes) == frame * 200
+    assert max(len(w) for w in stream.writes) <= CHUNK_BYTES
+
+
+def test_a_failed_write_closes_the_queue():
+    stream = Stream()
+    queue, loop, _ = make_queue(stream)
+    queue.put(b"1")
+    loop.run_pending()
+    stream.pending[0].set_exception(OSError("reset"))
+    assert queue.closed
