@@ -15,13 +15,18 @@ from tornado.netutil import bind_sockets
 
 from . import __version__
 from .api.base import NotFoundHandler
+from .api.logs import LogRecorder
+from .api.openapi import OpenApiHandler, build_document
+from .api.routes import build_routes
+from .auth import Auth, cookie_secret
 from .config import Config
+from .db.engine import default_url, make_engine, make_sessionmaker, migrate
 from .pubsub.errors import CLOSE_GOING_AWAY
-from .pubsub.http import ChannelListHandler, ChannelPublishHandler, PublishHandler
 from .pubsub.hub import Hub, HubLimits
 from .pubsub.liveness import ConnectionRegistry
 from .pubsub.outbound import FlushScheduler
 from .pubsub.websocket import SocketHandler
+from .runtime_settings import SettingsStore
 from .systemd_notify import SystemdNotifier
 
 log = logging.getLogger(__name__)
@@ -56,15 +61,41 @@ class Maelstrom:
         self.registry = ConnectionRegistry(pubsub.ping_interval_s, pubsub.silence_timeout_s)
         self.scheduler = FlushScheduler(lambda callback: asyncio.get_running_loop().call_soon(callback))
         self.notifier = SystemdNotifier()
+        data_dir = config.storage.data_dir
+        data_dir.mkdir(parents=True, exist_ok=True)
+        self.db_url = config.storage.db_url or default_url(data_dir)
+        self.engine = make_engine(self.db_url)
+        self.sessions = make_sessionmaker(self.engine)
+        self.settings = SettingsStore(self.sessions)
+        self.auth = Auth(self.sessions, data_dir)
         self.app = make_app(self)
         self.started_at = time.time()
         self.http_server: HTTPServer | None = None
         self.ports: list[int] = []
         self._timers: list[PeriodicCallback] = []
 
+    @property
+    def db_path(self) -> str | None:
+        """The SQLite file, when the database is one."""
+        database = self.engine.url.database
+        return (
+            database if self.engine.dialect.name == "sqlite" and database not in (None, ":memory:") else None
+        )
+
+    @property
+    def db_url_for_display(self) -> str:
+        return self.engine.url.render_as_string(hide_password=True)
+
+    def open_database(self) -> None:
+        """Migrate the schema, load settings, make sure a UI password exists."""
+        migrate(self.engine)
+        self.settings.load()
+        self.auth.ensure_password()
+        self.hub.subscribe(LogRecorder(self.sessions), "logs")
+
     async def start(self) -> None:
-        """Bind, serve, start timers, then tell systemd we are ready."""
-        self.config.storage.data_dir.mkdir(parents=True, exist_ok=True)
+        """Open the database, bind, serve, start timers, then tell systemd we are ready."""
+        self.open_database()
         server_config = self.config.server
         sockets = bind_sockets(server_config.port, server_config.address or None)
         self.ports = sorted({sock.getsockname()[1] for sock in sockets})
@@ -105,13 +136,14 @@ class Maelstrom:
                 )
             except TimeoutError:
                 log.warning("some connections did not close in time; exiting anyway")
+        self.engine.dispose()
         log.info("stopped")
 
 
 def make_app(maelstrom: Maelstrom) -> tornado.web.Application:
     config = maelstrom.config
     pubsub = config.pubsub
-    hub_args = {"hub": maelstrom.hub, "max_body_bytes": pubsub.max_publish_bytes}
+    api_routes = build_routes(pubsub.max_publish_bytes)
     socket_args = {
         "hub": maelstrom.hub,
         "settings": pubsub,
@@ -121,14 +153,14 @@ def make_app(maelstrom: Maelstrom) -> tornado.web.Application:
     routes: list[Any] = [
         (r"/", IndexHandler),
         (r"/socket", SocketHandler, socket_args),
-        (r"/publish", PublishHandler, hub_args),
-        (r"/api/channels", ChannelListHandler, {"hub": maelstrom.hub}),
-        (r"/api/channels/(.+)", ChannelPublishHandler, hub_args),
+        (r"/api/openapi.json", OpenApiHandler, {"document": build_document(api_routes)}),
+        *[(route.pattern, route.handler, route.kwargs) for route in api_routes],
         (r"/static/(.*)", tornado.web.StaticFileHandler, {"path": str(STATIC_DIR)}),
     ]
     return tornado.web.Application(
         routes,
         default_handler_class=NotFoundHandler,
+        cookie_secret=cookie_secret(config.storage.data_dir),
         # Above the protocol's 64 KiB a frame gets an error reply; far above it, Tornado
         # closes the connection (1009) before buffering it.
         websocket_max_message_size=max(1024 * 1024, 4 * pubsub.max_frame_bytes),

@@ -58,18 +58,30 @@ class WsClient:
         self.conn.close()
 
 
-async def connect(server: Maelstrom, **kwargs: Any) -> WsClient:
-    conn = await websocket_connect(HTTPRequest(server.ws_url, **kwargs))
+def bearer(server: Maelstrom) -> dict[str, str]:
+    return {"Authorization": f"Bearer {server.test_token}"}
+
+
+async def connect(server: Maelstrom, auth: bool = True, headers: dict[str, str] | None = None) -> WsClient:
+    """A WebSocket client; by default authenticated with the test token at the handshake."""
+    all_headers = {**(bearer(server) if auth else {}), **(headers or {})}
+    conn = await websocket_connect(HTTPRequest(server.ws_url, headers=all_headers))
     return WsClient(conn)
 
 
 async def http(
-    server: Maelstrom, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None
+    server: Maelstrom,
+    method: str,
+    path: str,
+    body: Any = None,
+    headers: dict[str, str] | None = None,
+    auth: bool = True,
 ) -> tuple[int, Any]:
-    """Send a request; return (status, parsed JSON or raw text)."""
+    """Send a request (by default with the test token); return (status, parsed JSON or text)."""
+    headers = {**(bearer(server) if auth else {}), **(headers or {})}
     if body is not None and not isinstance(body, str | bytes):
         body = json.dumps(body)
-        headers = {"Content-Type": "application/json", **(headers or {})}
+        headers = {"Content-Type": "application/json", **headers}
     request = HTTPRequest(
         server.base_url + path, method=method, body=body, headers=headers, allow_nonstandard_methods=True
     )

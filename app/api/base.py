@@ -9,6 +9,8 @@ from typing import Any
 import tornado.web
 from tornado import httputil
 
+from ..auth import Principal
+
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_BODY = 256 * 1024
@@ -54,6 +56,8 @@ class JsonHandler(tornado.web.RequestHandler):
     """Reads the body itself so an oversize one is refused with 413 before it is buffered."""
 
     max_body_bytes = DEFAULT_MAX_BODY
+    # Routes anyone may call (login); everything else follows the security model.
+    open_to_all = False
 
     def prepare(self) -> None:
         self._chunks: list[bytes] = []
@@ -62,6 +66,38 @@ class JsonHandler(tornado.web.RequestHandler):
         declared = self.request.headers.get("Content-Length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
             raise ApiError(413, "too_large", f"body is larger than {self.max_body_bytes} bytes")
+        self.principal = self._authenticate()
+        if not self.open_to_all:
+            self._authorize()
+
+    @property
+    def maelstrom(self) -> Any:
+        return self.application.settings["maelstrom"]
+
+    def _authenticate(self) -> Principal | None:
+        header = self.request.headers.get("Authorization")
+        if header is not None:
+            scheme, _, token = header.partition(" ")
+            if scheme.lower() != "bearer" or not token.strip():
+                raise ApiError(401, "unauthorized", "Authorization must be 'Bearer <token>'")
+            principal = self.maelstrom.auth.principal_for_token(token.strip())
+            if principal is None:
+                raise ApiError(401, "unauthorized", "unknown or revoked API token")
+            return principal
+        return session_principal(self)
+
+    def _authorize(self) -> None:
+        if self.request.method in ("GET", "HEAD", "OPTIONS"):
+            if self.principal is None and not self.maelstrom.settings.get("public_read"):
+                raise ApiError(401, "unauthorized", "log in or send an API token (public_read is off)")
+            return
+        if self.principal is None:
+            raise ApiError(401, "unauthorized", "changes need a login session or an API token")
+        if self.principal.kind == "session":
+            try:
+                self.check_xsrf_cookie()
+            except tornado.web.HTTPError:
+                raise ApiError(403, "xsrf", "missing or wrong X-XSRFToken header for this session") from None
 
     def data_received(self, chunk: bytes) -> None:
         self._received += len(chunk)
@@ -130,8 +166,22 @@ class JsonHandler(tornado.web.RequestHandler):
             super().log_exception(typ, value, tb)
 
 
+SESSION_COOKIE = "maelstrom_session"
+
+
+def session_principal(handler: tornado.web.RequestHandler) -> Principal | None:
+    """The UI session of a signed cookie still valid for the current password."""
+    value = handler.get_signed_cookie(SESSION_COOKIE, max_age_days=30)
+    maelstrom = handler.application.settings["maelstrom"]
+    if value is None or value.decode() != str(maelstrom.auth.generation()):
+        return None
+    return Principal("session", "ui")
+
+
 class NotFoundHandler(JsonHandler):
     """Unknown routes answer with the JSON error shape too."""
+
+    open_to_all = True
 
     def prepare(self) -> None:
         raise ApiError(404, "not_found", f"no route {self.request.path}")

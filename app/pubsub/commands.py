@@ -44,7 +44,13 @@ class Ping(_Command):
     channel: str | None = None
 
 
+class Auth(_Command):
+    action: Literal["auth"]
+    token: str = Field(min_length=1, max_length=256)
+
+
 COMMANDS: dict[str, type[_Command]] = {
+    "auth": Auth,
     "subscribe": Subscribe,
     "unsubscribe": Unsubscribe,
     "publish": Publish,

@@ -7,7 +7,6 @@ from typing import Any
 from ..api.base import ApiError, JsonHandler, parse_json_text
 from . import errors
 from .errors import PubSubError
-from .hub import Hub
 
 _STATUS = {errors.FORBIDDEN: 403, errors.TOO_MANY_CHANNELS: 409}
 
@@ -20,13 +19,12 @@ def unwrap_legacy_envelope(channel: str, data: Any) -> Any:
 
 
 class _PublishingHandler(JsonHandler):
-    def initialize(self, hub: Hub, max_body_bytes: int) -> None:
-        self.hub = hub
+    def initialize(self, max_body_bytes: int) -> None:
         self.max_body_bytes = max_body_bytes
 
     def publish(self, channel: Any, data: Any) -> None:
         try:
-            message = self.hub.publish(channel, data, external=True)
+            message = self.maelstrom.hub.publish(channel, data, external=True)
         except PubSubError as error:
             raise ApiError(_STATUS.get(error.code, 400), error.code, error.message, error.field) from None
         self.send_json({"channel": message.channel, "seq": message.seq, "epoch": message.epoch})
@@ -66,8 +64,6 @@ class ChannelPublishHandler(_PublishingHandler):
 
 
 class ChannelListHandler(JsonHandler):
-    def initialize(self, hub: Hub) -> None:
-        self.hub = hub
-
     def get(self) -> None:
-        self.send_json({"epoch": self.hub.epoch, "channels": self.hub.stats()})
+        hub = self.maelstrom.hub
+        self.send_json({"epoch": hub.epoch, "channels": hub.stats()})

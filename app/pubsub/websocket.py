@@ -11,10 +11,11 @@ from typing import Any
 
 from tornado.websocket import WebSocketClosedError, WebSocketHandler
 
-from ..api.base import ApiError, parse_json_text
+from ..api.base import ApiError, parse_json_text, session_principal
+from ..auth import Principal
 from ..config import PubSubConfig
 from . import errors
-from .commands import Ping, Publish, Subscribe, Unsubscribe, parse_command
+from .commands import Auth, Ping, Publish, Subscribe, Unsubscribe, parse_command
 from .errors import PubSubError, TooManySubscriptions
 from .hub import Hub, Message, Since, encode_json
 from .liveness import ConnectionRegistry
@@ -59,6 +60,7 @@ class SocketHandler(WebSocketHandler):
         self.connection_id = next(_connection_ids)
         self.log = logging.LoggerAdapter(log, {"connection": self.connection_id})
         self.queue: OutboundQueue | None = None
+        self.principal: Principal | None = None
         self.last_heard = time.monotonic()
         self.last_ping = self.last_heard
 
@@ -66,12 +68,24 @@ class SocketHandler(WebSocketHandler):
         # Frames are built once and shared; per-connection compression would defeat that.
         return None
 
+    @property
+    def maelstrom(self) -> Any:
+        return self.application.settings["maelstrom"]
+
     def open(self) -> None:
+        # A foreign Origin never gets here: Tornado's check_origin refuses it (403).
         stream = self.ws_connection.stream  # type: ignore[union-attr]
         self.queue = OutboundQueue(
             stream.write, self.pubsub.max_queue_bytes, self._slow_consumer, self.scheduler
         )
         self.registry.add(self)
+        scheme, _, token = self.request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() == "bearer":
+            self.principal = self.maelstrom.auth.principal_for_token(token.strip())
+            if self.principal is None:
+                self.close_with(errors.CLOSE_BAD_TOKEN, "unknown or revoked token")
+        else:
+            self.principal = session_principal(self)
         self.log.debug("connection %d open from %s", self.connection_id, self.request.remote_ip)
 
     def on_close(self) -> None:
@@ -150,8 +164,24 @@ class SocketHandler(WebSocketHandler):
         except PubSubError as error:
             self.reply(request_id, error=error)
 
+    def _require_principal(self, what: str) -> None:
+        if self.principal is None:
+            raise PubSubError(
+                errors.UNAUTHORIZED, f"{what} needs a login session or an auth action with a token"
+            )
+
     def _dispatch(self, command: Any) -> None:
-        if isinstance(command, Subscribe):
+        if isinstance(command, Auth):
+            principal = self.maelstrom.auth.principal_for_token(command.token)
+            if principal is None:
+                self.log.info("connection %d closed: unknown API token", self.connection_id)
+                self.close_with(errors.CLOSE_BAD_TOKEN, "unknown or revoked token")
+                return
+            self.principal = principal
+            self.reply(command.id, result={"authenticated": principal.name})
+        elif isinstance(command, Subscribe):
+            if not self.maelstrom.settings.get("public_read"):
+                self._require_principal("subscribing (public_read is off)")
             since = Since(command.since.seq, command.since.epoch) if command.since else None
             result = self.hub.subscribe(self, command.channel, since)
             self.reply(command.id, result=result.as_dict())
@@ -162,6 +192,7 @@ class SocketHandler(WebSocketHandler):
                 raise PubSubError(errors.NOT_SUBSCRIBED, f"not subscribed to {command.channel}", "channel")
             self.reply(command.id, result={"channel": command.channel})
         elif isinstance(command, Publish):
+            self._require_principal("publishing")
             message = self.hub.publish(command.channel, command.data, external=True)
             self.reply(
                 command.id, result={"channel": message.channel, "seq": message.seq, "epoch": message.epoch}

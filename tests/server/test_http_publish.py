@@ -19,7 +19,7 @@ async def test_original_form_publish_reaches_subscribers(server):
     await client.request({"action": "subscribe", "channel": "alarms"})
     ack = form(channel="alarms", data='{"acknowledge":true}')
     status, body = await http(server, "POST", "/publish", ack, FORM)
-    assert status == 200
+    assert status == 200, body
     assert body == {"channel": "alarms", "seq": 1, "epoch": server.hub.epoch}
     assert (await client.recv())["data"] == {"acknowledge": True}
 
@@ -67,7 +67,7 @@ async def test_bad_publish_requests_are_refused_and_change_nothing(server, body,
     code, reply = await http(server, "POST", "/publish", body, headers)
     assert code == status
     assert reply["error"]["field"] == field and reply["error"]["message"]
-    assert server.hub.stats() == []
+    assert all(channel["published"] == 0 for channel in server.hub.stats())
 
 
 @pytest.mark.gen_test
@@ -89,7 +89,7 @@ async def test_bodies_over_256_kib_are_refused_with_413(server):
         {"Content-Type": "application/json"},
     )
     assert code == 413
-    assert server.hub.stats() == []
+    assert all(channel["published"] == 0 for channel in server.hub.stats())
 
 
 @pytest.mark.gen_test
@@ -100,7 +100,7 @@ async def test_channel_list_shows_subscribers_counts_and_last_seq(server):
         await http(server, "POST", "/api/channels/data", {"beer": 19})
     status, body = await http(server, "GET", "/api/channels")
     assert status == 200
-    (data,) = body["channels"]
+    (data,) = [channel for channel in body["channels"] if channel["name"] == "data"]
     assert (data["name"], data["subscribers"], data["published"], data["seq"]) == ("data", 1, 3, 3)
     assert "rate_per_s" in data
 

@@ -1,0 +1,41 @@
+"""`/api/controllers`: boards (Arduino, Spark Core, simulator); an item nests its chambers
+and their devices so the client needs one round trip."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from ..db.models import Controller
+from .base import ApiError
+from .crud import Resource
+from .schemas import ControllerDetail, ControllerIn, ControllerOut, ControllerPatch
+
+
+def _check_delete(session: Session, row: Controller) -> None:
+    for chamber in row.chambers:
+        if chamber.mode == "profile":
+            raise ApiError(
+                409, "conflict", f"chamber {chamber.id} on this controller runs a profile; stop it first"
+            )
+
+
+def _cascaded(row: Controller) -> list[tuple[str, int]]:
+    gone: list[tuple[str, int]] = []
+    for chamber in row.chambers:
+        gone += [("_devices", device.id) for device in chamber.devices]
+        gone.append(("_chambers", chamber.id))
+    return gone
+
+
+RESOURCE = Resource(
+    name="controllers",
+    singular="controller",
+    model=Controller,
+    create=ControllerIn,
+    patch=ControllerPatch,
+    out=ControllerOut,
+    detail=ControllerDetail,
+    children="chambers",
+    check_delete=_check_delete,
+    cascaded=_cascaded,
+)

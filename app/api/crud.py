@@ -1,0 +1,209 @@
+"""Collections and items of database rows: validation, conflicts, commits, change events.
+
+Each resource module declares a `Resource`; the two handlers here serve
+`GET/POST /api/<things>` and `GET/PATCH/DELETE /api/<things>/<id>` for all of them.
+Every change commits first and then publishes its event on the resource's `_` channel.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ..db.models import Base
+from .base import ApiError, JsonHandler
+
+log = logging.getLogger(__name__)
+
+
+def validation_error(error: ValidationError) -> ApiError:
+    """The first problem of a pydantic error as a 400 naming the field."""
+    first = error.errors()[0]
+    location = ".".join(str(part) for part in first["loc"] if part != "body")
+    if first["type"] == "extra_forbidden":
+        message = f"{location}: unknown field"
+    else:
+        reason = first["msg"].removeprefix("Value error, ")
+        message = f"{location}: {reason}" if location else reason
+    return ApiError(400, "validation", message, location or None)
+
+
+def parse_model(model: type[BaseModel], data: Any) -> BaseModel:
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        raise validation_error(error) from None
+
+
+@dataclass
+class Parent:
+    field: str  # foreign key in the body, e.g. "controller_id"
+    model: type[Base]
+    label: str  # "controller"
+
+
+@dataclass
+class Resource:
+    name: str  # collection path segment, e.g. "controllers"
+    singular: str  # event key and labels, e.g. "controller"
+    model: type[Base]
+    create: type[BaseModel]
+    patch: type[BaseModel]
+    out: type[BaseModel]
+    detail: type[BaseModel] | None = None  # richer body for GET of one item
+    parents: list[Parent] = field(default_factory=list)
+    unique_within: str | None = None  # names are unique among rows sharing this column
+    children: str | None = None  # relationship whose rows block a delete without ?cascade=true
+    # write validated fields onto a row (default: setattr for each)
+    apply: Callable[[Session, Any, dict[str, Any]], None] | None = None
+    # raise ApiError(409) when a row may not be deleted (e.g. it runs a profile)
+    check_delete: Callable[[Session, Any], None] | None = None
+    filters: tuple[str, ...] = ()  # query parameters that filter the collection by column
+    # (channel, id) of rows a cascading delete removes with this one, to announce them too
+    cascaded: Callable[[Any], list[tuple[str, int]]] | None = None
+
+    @property
+    def channel(self) -> str:
+        return f"_{self.name}"
+
+    def dump(self, row: Any, detailed: bool = False) -> dict[str, Any]:
+        model = self.detail if detailed and self.detail is not None else self.out
+        return model.model_validate(row).model_dump(mode="json")
+
+    def fields_of(self, row: Any) -> dict[str, Any]:
+        """The row as create-model input, to validate a PATCH merged onto it."""
+        return {name: getattr(row, name) for name in self.create.model_fields}
+
+
+def default_apply(session: Session, row: Any, values: dict[str, Any]) -> None:
+    for name, value in values.items():
+        setattr(row, name, value)
+
+
+class _ResourceHandler(JsonHandler):
+    def initialize(self, resource: Resource) -> None:
+        self.resource = resource
+
+    def session(self) -> Session:
+        return self.maelstrom.sessions()
+
+    def _check_parents(self, session: Session, values: dict[str, Any]) -> None:
+        for parent in self.resource.parents:
+            parent_id = values.get(parent.field)
+            if parent_id is not None and session.get(parent.model, parent_id) is None:
+                raise ApiError(404, "not_found", f"no {parent.label} {parent_id}", parent.field)
+
+    def _check_unique(self, session: Session, values: dict[str, Any], own_id: int | None) -> None:
+        model = self.resource.model
+        query = select(func.count()).select_from(model).where(model.name == values["name"])
+        scope = self.resource.unique_within
+        if scope is not None:
+            query = query.where(getattr(model, scope) == values[scope])
+        if own_id is not None:
+            query = query.where(model.id != own_id)
+        if session.scalar(query):
+            where = f" in this {scope.removesuffix('_id')}" if scope else ""
+            raise ApiError(
+                409, "conflict", f"a {self.resource.singular} named {values['name']!r} exists{where}", "name"
+            )
+
+    def _commit(self, session: Session) -> None:
+        try:
+            session.commit()
+        except IntegrityError as error:
+            session.rollback()
+            log.info("conflict on %s: %s", self.resource.name, error.orig)
+            raise ApiError(
+                409, "conflict", f"the change conflicts with another {self.resource.singular}"
+            ) from None
+
+    def _publish(self, event_type: str, body: dict[str, Any]) -> None:
+        self.maelstrom.hub.publish(self.resource.channel, {"eventType": event_type, **body})
+
+    def _row(self, session: Session, item_id: str) -> Any:
+        row = session.get(self.resource.model, int(item_id)) if item_id.isdigit() else None
+        if row is None:
+            raise ApiError(404, "not_found", f"no {self.resource.singular} {item_id}")
+        return row
+
+    def _store(self, session: Session, row: Any, validated: BaseModel, own_id: int | None) -> None:
+        values = validated.model_dump()
+        self._check_parents(session, values)
+        self._check_unique(session, values, own_id)
+        (self.resource.apply or default_apply)(session, row, values)
+
+
+class CollectionHandler(_ResourceHandler):
+    def get(self) -> None:
+        model = self.resource.model
+        query = select(model).order_by(model.id)
+        for name in self.resource.filters:
+            raw = self.get_query_argument(name, None)
+            if raw is not None:
+                if not raw.isdigit():
+                    raise ApiError(400, "validation", f"{name} must be a positive integer", name)
+                query = query.where(getattr(model, name) == int(raw))
+        with self.session() as session:
+            self.send_json([self.resource.dump(row) for row in session.scalars(query)])
+
+    def post(self) -> None:
+        validated = parse_model(self.resource.create, self.json_body())
+        with self.session() as session:
+            row = self.resource.model()
+            self._store(session, row, validated, None)
+            session.add(row)
+            self._commit(session)
+            body = self.resource.dump(row)
+        self._publish("create", {self.resource.singular: body})
+        self.set_header("Location", f"/api/{self.resource.name}/{body['id']}")
+        self.send_json(body, 201)
+
+
+class ItemHandler(_ResourceHandler):
+    def get(self, item_id: str) -> None:
+        with self.session() as session:
+            self.send_json(self.resource.dump(self._row(session, item_id), detailed=True))
+
+    def patch(self, item_id: str) -> None:
+        changes = parse_model(self.resource.patch, self.json_body()).model_dump(exclude_unset=True)
+        with self.session() as session:
+            row = self._row(session, item_id)
+            merged = {**self.resource.fields_of(row), **changes}
+            validated = parse_model(self.resource.create, merged)
+            self._store(session, row, validated, row.id)
+            self._commit(session)
+            body = self.resource.dump(row)
+        self._publish("update", {self.resource.singular: body})
+        self.send_json(body)
+
+    def delete(self, item_id: str) -> None:
+        cascade = self.get_query_argument("cascade", "false")
+        if cascade not in ("true", "false"):
+            raise ApiError(400, "validation", "cascade must be true or false", "cascade")
+        with self.session() as session:
+            row = self._row(session, item_id)
+            if self.resource.check_delete is not None:
+                self.resource.check_delete(session, row)
+            children = getattr(row, self.resource.children) if self.resource.children else []
+            if children and cascade != "true":
+                raise ApiError(
+                    409,
+                    "conflict",
+                    f"{self.resource.singular} {row.id} still has {len(children)} "
+                    f"{self.resource.children}; delete them first or add ?cascade=true",
+                )
+            gone = self.resource.cascaded(row) if self.resource.cascaded and children else []
+            session.delete(row)
+            self._commit(session)
+        for channel, child_id in gone:
+            self.maelstrom.hub.publish(channel, {"eventType": "delete", "id": child_id})
+        self._publish("delete", {"id": int(item_id)})
+        self.set_status(204)
+        self.finish()

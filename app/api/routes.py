@@ -1,0 +1,320 @@
+"""Every HTTP route with its operations, in one table: the server's routing and the OpenAPI
+document (`GET /api/openapi.json`) are both built from it, with the same pydantic models
+that validate the input."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..pubsub.http import ChannelListHandler, ChannelPublishHandler, PublishHandler
+from . import chambers, controllers, devices, profiles, tokens
+from .crud import CollectionHandler, ItemHandler, Resource
+from .logs import LogsHandler
+from .schemas import (
+    LoginIn,
+    LogOut,
+    PasswordIn,
+    SettingValue,
+    TokenCreated,
+    TokenIn,
+    TokenOut,
+)
+from .session import LoginHandler, LogoutHandler, PasswordHandler
+from .settings import SettingHandler, SettingsHandler
+from .status import StatusHandler
+from .tokens import TokenHandler, TokensHandler
+
+
+@dataclass(frozen=True)
+class Op:
+    method: str
+    summary: str
+    status: int = 200
+    request: Any = None  # a pydantic model, "any" (free JSON) or None
+    response: Any = None  # a model, ("list", model), "object", "any" or None (no body)
+    errors: tuple[int, ...] = ()
+    public: bool = False  # needs no authentication at all
+    query: tuple[tuple[str, str, str], ...] = ()  # (name, JSON type, description)
+    form: bool = False  # also accepts form fields
+
+
+@dataclass(frozen=True)
+class Route:
+    path: str  # OpenAPI form, {id}
+    pattern: str  # Tornado pattern
+    handler: type
+    kwargs: dict[str, Any] = field(default_factory=dict)
+    ops: tuple[Op, ...] = ()
+    tag: str = ""
+
+
+READ_ERRORS = (401,)
+WRITE_ERRORS = (400, 401, 403, 413, 415)
+
+
+def _resource_routes(resource: Resource) -> list[Route]:
+    name, singular = resource.name, resource.singular
+    filters = tuple((f, "integer", f"only {name} with this {f}") for f in resource.filters)
+    detail = resource.detail or resource.out
+    return [
+        Route(
+            f"/api/{name}",
+            f"/api/{name}",
+            CollectionHandler,
+            {"resource": resource},
+            (
+                Op(
+                    "get",
+                    f"List {name}",
+                    response=("list", resource.out),
+                    errors=(400, *READ_ERRORS),
+                    query=filters,
+                ),
+                Op(
+                    "post",
+                    f"Create a {singular}",
+                    201,
+                    resource.create,
+                    resource.out,
+                    (*WRITE_ERRORS, 404, 409),
+                ),
+            ),
+            name,
+        ),
+        Route(
+            f"/api/{name}/{{id}}",
+            rf"/api/{name}/([0-9]+)",
+            ItemHandler,
+            {"resource": resource},
+            (
+                Op("get", f"Read a {singular}", response=detail, errors=(404, *READ_ERRORS)),
+                Op(
+                    "patch",
+                    f"Change a {singular}",
+                    request=resource.patch,
+                    response=resource.out,
+                    errors=(*WRITE_ERRORS, 404, 409),
+                ),
+                Op(
+                    "delete",
+                    f"Delete a {singular}",
+                    204,
+                    errors=(400, 401, 403, 404, 409),
+                    query=(("cascade", "boolean", "also delete what it contains"),),
+                ),
+            ),
+            name,
+        ),
+    ]
+
+
+def build_routes(publish_max_bytes: int) -> list[Route]:
+    hub_args = {"max_body_bytes": publish_max_bytes}
+    routes: list[Route] = []
+    for resource in (controllers.RESOURCE, chambers.RESOURCE, devices.RESOURCE, profiles.RESOURCE):
+        routes += _resource_routes(resource)
+    publish_result = "publish_result"
+    routes += [
+        Route(
+            "/publish",
+            "/publish",
+            PublishHandler,
+            hub_args,
+            (
+                Op(
+                    "post",
+                    "Publish on a channel (form fields channel and data, or JSON)",
+                    request="publish",
+                    response=publish_result,
+                    errors=(400, 401, 403, 409, 413, 415),
+                    form=True,
+                ),
+            ),
+            "channels",
+        ),
+        Route(
+            "/api/channels",
+            "/api/channels",
+            ChannelListHandler,
+            {},
+            (
+                Op(
+                    "get",
+                    "List channels with subscribers, rates and last seq",
+                    response="object",
+                    errors=READ_ERRORS,
+                ),
+            ),
+            "channels",
+        ),
+        Route(
+            "/api/channels/{channel}",
+            "/api/channels/(.+)",
+            ChannelPublishHandler,
+            hub_args,
+            (
+                Op(
+                    "post",
+                    "Publish the JSON body on a channel",
+                    request="any",
+                    response=publish_result,
+                    errors=(400, 401, 403, 409, 413, 415),
+                ),
+            ),
+            "channels",
+        ),
+        Route(
+            "/api/settings",
+            "/api/settings",
+            SettingsHandler,
+            {},
+            (
+                Op("get", "All settings with their values", response="object", errors=READ_ERRORS),
+                Op(
+                    "patch",
+                    "Change several settings",
+                    request="object",
+                    response="object",
+                    errors=WRITE_ERRORS,
+                ),
+            ),
+            "settings",
+        ),
+        Route(
+            "/api/settings/{name}",
+            r"/api/settings/([a-z_]+)",
+            SettingHandler,
+            {},
+            (
+                Op("get", "Read a setting", response="object", errors=(404, *READ_ERRORS)),
+                Op(
+                    "put",
+                    "Set a setting",
+                    request=SettingValue,
+                    response="object",
+                    errors=(*WRITE_ERRORS, 404),
+                ),
+                Op(
+                    "patch",
+                    "Set a setting",
+                    request=SettingValue,
+                    response="object",
+                    errors=(*WRITE_ERRORS, 404),
+                ),
+                Op("delete", "Reset a setting to its default", response="object", errors=(401, 403, 404)),
+            ),
+            "settings",
+        ),
+        Route(
+            "/api/tokens",
+            "/api/tokens",
+            TokensHandler,
+            {"resource": tokens.RESOURCE},
+            (
+                Op(
+                    "get",
+                    "List API tokens (never the tokens themselves)",
+                    response=("list", TokenOut),
+                    errors=READ_ERRORS,
+                ),
+                Op(
+                    "post",
+                    "Create an API token; the token is in this answer only",
+                    201,
+                    TokenIn,
+                    TokenCreated,
+                    (*WRITE_ERRORS, 409),
+                ),
+            ),
+            "auth",
+        ),
+        Route(
+            "/api/tokens/{id}",
+            r"/api/tokens/([0-9]+)",
+            TokenHandler,
+            {"resource": tokens.RESOURCE},
+            (
+                Op("get", "Read an API token's record", response=TokenOut, errors=(404, *READ_ERRORS)),
+                Op("delete", "Revoke an API token", 204, errors=(401, 403, 404)),
+            ),
+            "auth",
+        ),
+        Route(
+            "/api/login",
+            "/api/login",
+            LoginHandler,
+            {},
+            (
+                Op(
+                    "post",
+                    "Log in with the UI password; sets the session cookie",
+                    request=LoginIn,
+                    response="object",
+                    errors=(400, 401, 413, 415),
+                    public=True,
+                ),
+            ),
+            "auth",
+        ),
+        Route(
+            "/api/logout",
+            "/api/logout",
+            LogoutHandler,
+            {},
+            (Op("post", "Log out", response="object", public=True),),
+            "auth",
+        ),
+        Route(
+            "/api/password",
+            "/api/password",
+            PasswordHandler,
+            {},
+            (
+                Op(
+                    "post",
+                    "Change the UI password",
+                    request=PasswordIn,
+                    response="object",
+                    errors=WRITE_ERRORS,
+                ),
+            ),
+            "auth",
+        ),
+        Route(
+            "/api/logs",
+            "/api/logs",
+            LogsHandler,
+            {},
+            (
+                Op(
+                    "get",
+                    "Stored log entries, newest first",
+                    response=("list", LogOut),
+                    errors=(400, *READ_ERRORS),
+                    query=(
+                        ("limit", "integer", "1-1000, default 100"),
+                        ("source", "string", "exact source"),
+                        ("level", "string", "debug, info, warning or error"),
+                    ),
+                ),
+            ),
+            "logs",
+        ),
+        Route(
+            "/api/status",
+            "/api/status",
+            StatusHandler,
+            {},
+            (
+                Op(
+                    "get",
+                    "Version, uptime, database size, counts, channels",
+                    response="object",
+                    errors=READ_ERRORS,
+                ),
+            ),
+            "status",
+        ),
+    ]
+    return routes

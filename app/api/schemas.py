@@ -1,0 +1,324 @@
+"""Request and response bodies of the REST API. One model validates the input, names the
+field at fault and gives the JSON Schema of the OpenAPI document. Temperatures in °C."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+Setpoint = Annotated[float, Field(ge=-5, le=110, allow_inf_nan=False, description="°C")]
+Id = Annotated[int, Field(ge=1, le=2**53)]
+
+CONTROLLER_KINDS = ("arduino", "sparkcore", "simulator")
+CHAMBER_KINDS = ("fermenter", "mash", "kettle")
+MODES = ("off", "beer", "fridge", "profile")
+SENSOR_FUNCTIONS = ("beer_temp", "fridge_temp", "room_temp")
+OUTPUT_FUNCTIONS = ("heat", "cool", "fan")
+INPUT_FUNCTIONS = ("door", "level_high", "pilot_light", "switch_input")
+FUNCTIONS = SENSOR_FUNCTIONS + OUTPUT_FUNCTIONS + INPUT_FUNCTIONS
+
+_SERIAL_PORT = re.compile(r"/dev/[A-Za-z0-9._/-]{1,64}")
+_HOST_PORT = re.compile(r"[A-Za-z0-9.-]{1,253}:(\d{1,5})")
+_ONEWIRE = re.compile(r"[0-9A-F]{16}")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+
+
+class Out(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+# -- controllers --------------------------------------------------------------------------
+class ControllerIn(Strict):
+    name: Name
+    kind: Literal["arduino", "sparkcore", "simulator"]
+    address: str = Field(
+        "",
+        max_length=256,
+        description="arduino: serial port (/dev/ttyACM0); sparkcore: host:port or a serial port; "
+        "simulator: options such as 'plant=fridge speed=1' (may be empty)",
+    )
+    enabled: bool = True
+
+    @model_validator(mode="after")
+    def _address_fits_kind(self) -> ControllerIn:
+        address = self.address
+        if self.kind == "arduino" and not _SERIAL_PORT.fullmatch(address):
+            raise ValueError("address of an arduino must be a serial port such as /dev/ttyACM0")
+        if self.kind == "sparkcore":
+            match = _HOST_PORT.fullmatch(address)
+            if not (_SERIAL_PORT.fullmatch(address) or (match and 1 <= int(match.group(1)) <= 65535)):
+                raise ValueError("address of a sparkcore must be host:port (port 1-65535) or a serial port")
+        return self
+
+
+class ControllerPatch(Strict):
+    name: Name | None = None
+    kind: Literal["arduino", "sparkcore", "simulator"] | None = None
+    address: str | None = Field(None, max_length=256)
+    enabled: bool | None = None
+
+
+class ControllerOut(Out):
+    id: int
+    name: str
+    kind: str
+    address: str
+    enabled: bool
+    last_seen: datetime | None
+
+
+# -- chambers -----------------------------------------------------------------------------
+class AlarmLimits(Strict):
+    deviation_c: float | None = Field(None, gt=0, le=20, description="|beer - setpoint| above this alarms")
+    deviation_delay_min: float | None = Field(None, ge=0, le=1440)
+    high_c: Setpoint | None = None
+    low_c: Setpoint | None = None
+
+    @model_validator(mode="after")
+    def _low_below_high(self) -> AlarmLimits:
+        if self.high_c is not None and self.low_c is not None and self.low_c >= self.high_c:
+            raise ValueError("low_c must be below high_c")
+        return self
+
+
+TuningValue = Annotated[float, Field(ge=0, le=1e6, allow_inf_nan=False)]
+
+
+class ChamberIn(Strict):
+    controller_id: Id
+    name: Name
+    kind: Literal["fermenter", "mash", "kettle"] = "fermenter"
+    mode: Literal["off", "beer", "fridge", "profile"] = "off"
+    beer_setpoint: Setpoint | None = None
+    fridge_setpoint: Setpoint | None = None
+    tuning: dict[Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,31}$")], TuningValue] = Field(
+        default_factory=dict, max_length=32, description="PID parameters by name (kp, ti_s, td_s, ...)"
+    )
+    alarm_limits: AlarmLimits = Field(default_factory=AlarmLimits)
+    profile_id: Id | None = None
+
+    @model_validator(mode="after")
+    def _mode_has_what_it_needs(self) -> ChamberIn:
+        if self.mode == "beer" and self.beer_setpoint is None:
+            raise ValueError("mode beer needs beer_setpoint")
+        if self.mode == "fridge":
+            if self.kind != "fermenter":
+                raise ValueError(f"mode fridge is for fermenters, not a {self.kind}")
+            if self.fridge_setpoint is None:
+                raise ValueError("mode fridge needs fridge_setpoint")
+        if self.mode == "profile" and self.profile_id is None:
+            raise ValueError("mode profile needs profile_id")
+        return self
+
+
+class ChamberPatch(Strict):
+    controller_id: Id | None = None
+    name: Name | None = None
+    kind: Literal["fermenter", "mash", "kettle"] | None = None
+    mode: Literal["off", "beer", "fridge", "profile"] | None = None
+    beer_setpoint: Setpoint | None = None
+    fridge_setpoint: Setpoint | None = None
+    tuning: dict[str, TuningValue] | None = None
+    alarm_limits: AlarmLimits | None = None
+    profile_id: Id | None = None
+
+
+class ChamberOut(Out):
+    id: int
+    controller_id: int
+    name: str
+    kind: str
+    mode: str
+    beer_setpoint: float | None
+    fridge_setpoint: float | None
+    tuning: dict[str, float]
+    alarm_limits: dict[str, Any]
+    profile_id: int | None
+    profile_started_at: datetime | None
+    profile_paused_at: datetime | None
+    profile_state: dict[str, Any]
+
+
+# -- devices ------------------------------------------------------------------------------
+class DeviceIn(Strict):
+    chamber_id: Id
+    name: Name
+    function: Literal[FUNCTIONS]  # type: ignore[valid-type]
+    hardware: Literal["onewire", "pin"]
+    address: str = Field(max_length=32, description="OneWire ROM as 16 hex digits, or a pin number (0-63)")
+    slot: int | None = Field(None, ge=1, le=32, description="board slot (1-32)")
+    invert: bool = False
+    calibration_offset: float = Field(0.0, ge=-5, le=5, allow_inf_nan=False, description="°C added")
+    min_on_s: int = Field(0, ge=0, le=86400)
+    min_off_s: int = Field(0, ge=0, le=86400)
+
+    @field_validator("address")
+    @classmethod
+    def _normalise_address(cls, value: str) -> str:
+        return value.strip().upper()
+
+    @model_validator(mode="after")
+    def _hardware_fits(self) -> DeviceIn:
+        if self.function in SENSOR_FUNCTIONS and self.hardware != "onewire":
+            raise ValueError(f"{self.function} is a temperature sensor: hardware must be onewire")
+        if self.function not in SENSOR_FUNCTIONS and self.hardware != "pin":
+            raise ValueError(f"{self.function} is switched or read on a pin: hardware must be pin")
+        if self.hardware == "onewire" and not _ONEWIRE.fullmatch(self.address):
+            raise ValueError("a OneWire address is 16 hex digits, such as 28FF4A1B05160352")
+        if self.hardware == "pin" and not (self.address.isdigit() and 0 <= int(self.address) <= 63):
+            raise ValueError("a pin address is a number from 0 to 63")
+        return self
+
+
+class DevicePatch(Strict):
+    chamber_id: Id | None = None
+    name: Name | None = None
+    function: Literal[FUNCTIONS] | None = None  # type: ignore[valid-type]
+    hardware: Literal["onewire", "pin"] | None = None
+    address: str | None = Field(None, max_length=32)
+    slot: int | None = Field(None, ge=1, le=32)
+    invert: bool | None = None
+    calibration_offset: float | None = Field(None, ge=-5, le=5, allow_inf_nan=False)
+    min_on_s: int | None = Field(None, ge=0, le=86400)
+    min_off_s: int | None = Field(None, ge=0, le=86400)
+
+
+class DeviceOut(Out):
+    id: int
+    chamber_id: int
+    name: str
+    function: str
+    hardware: str
+    address: str
+    slot: int | None
+    invert: bool
+    calibration_offset: float
+    min_on_s: int
+    min_off_s: int
+
+
+class ChamberDetail(ChamberOut):
+    devices: list[DeviceOut]
+
+
+class ControllerDetail(ControllerOut):
+    chambers: list[ChamberDetail]
+
+
+# -- profiles -----------------------------------------------------------------------------
+class PointIn(Strict):
+    offset_days: float = Field(ge=0, le=3650, allow_inf_nan=False)
+    temperature: Setpoint | None = Field(description="°C; null = control off beside this point")
+    event: str | None = Field(None, max_length=256)
+
+
+class StepIn(Strict):
+    name: Name
+    temperature: float = Field(ge=0, le=105, allow_inf_nan=False, description="°C")
+    hold_min: float = Field(ge=0, le=1440, allow_inf_nan=False)
+    ramp_c_per_min: float | None = Field(None, gt=0, le=10, allow_inf_nan=False)
+    confirm: bool = Field(False, description="wait for the brewer to confirm before the step starts")
+
+
+class ProfileIn(Strict):
+    name: Name
+    kind: Literal["fermentation", "mash"] = "fermentation"
+    notes: str = Field("", max_length=4096)
+    points: list[PointIn] = Field(default_factory=list, max_length=1000)
+    steps: list[StepIn] = Field(default_factory=list, max_length=50)
+
+    @model_validator(mode="after")
+    def _fits_kind(self) -> ProfileIn:
+        if self.kind == "fermentation" and self.steps:
+            raise ValueError("a fermentation profile has points, not steps")
+        if self.kind == "mash" and self.points:
+            raise ValueError("a mash profile has steps, not points")
+        offsets = [point.offset_days for point in self.points]
+        for index in range(1, len(offsets)):
+            if offsets[index] < offsets[index - 1]:
+                raise ValueError(
+                    f"points[{index}].offset_days goes backwards ({offsets[index]} after "
+                    f"{offsets[index - 1]})"
+                )
+        return self
+
+
+class ProfilePatch(Strict):
+    name: Name | None = None
+    kind: Literal["fermentation", "mash"] | None = None
+    notes: str | None = Field(None, max_length=4096)
+    points: list[PointIn] | None = Field(None, max_length=1000)
+    steps: list[StepIn] | None = Field(None, max_length=50)
+
+
+class PointOut(Out):
+    offset_days: float
+    temperature: float | None
+    event: str | None
+
+
+class StepOut(Out):
+    name: str
+    temperature: float
+    hold_min: float
+    ramp_c_per_min: float | None
+    confirm: bool
+
+
+class ProfileOut(Out):
+    id: int
+    name: str
+    kind: str
+    notes: str
+    points: list[PointOut]
+    steps: list[StepOut]
+
+
+# -- tokens, login ------------------------------------------------------------------------
+class TokenIn(Strict):
+    name: Name
+
+
+class TokenOut(Out):
+    id: int
+    name: str
+    created_at: datetime
+    last_used_at: datetime | None
+
+
+class TokenCreated(BaseModel):
+    id: int
+    name: str
+    token: str = Field(description="shown this once; send as Authorization: Bearer <token>")
+
+
+class LoginIn(Strict):
+    password: str = Field(min_length=1, max_length=256)
+
+
+class PasswordIn(Strict):
+    old: str = Field(min_length=1, max_length=256)
+    new: str = Field(min_length=8, max_length=256)
+
+
+class SettingValue(Strict):
+    value: Any
+
+
+class LogOut(Out):
+    id: int
+    ts: datetime
+    source: str
+    level: str
+    message: str
+
+
+class Deleted(BaseModel):
+    id: int

@@ -1,0 +1,56 @@
+"""Login, logout and password change for the UI (signed session cookie + XSRF token)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from .base import SESSION_COOKIE, ApiError, JsonHandler
+from .crud import parse_model
+from .schemas import LoginIn, PasswordIn
+
+
+class LoginHandler(JsonHandler):
+    open_to_all = True
+
+    async def post(self) -> None:
+        login = parse_model(LoginIn, self.json_body())
+        auth = self.maelstrom.auth
+        client = self.request.remote_ip or "?"
+        delay = auth.throttle.delay_s(client)
+        if delay:
+            await asyncio.sleep(delay)  # repeated failures answer ever more slowly
+        if not auth.check_password(login.password):
+            auth.throttle.failed(client)
+            raise ApiError(401, "unauthorized", "wrong password", "password")
+        auth.throttle.succeeded(client)
+        self.set_signed_cookie(
+            SESSION_COOKIE, str(auth.generation()), expires_days=30, httponly=True, samesite="Strict"
+        )
+        # the XSRF token goes back in the body too; changes must echo it as X-XSRFToken
+        self.send_json({"ok": True, "xsrf": self.xsrf_token.decode()})
+
+
+class LogoutHandler(JsonHandler):
+    open_to_all = True
+
+    def post(self) -> None:
+        self.clear_cookie(SESSION_COOKIE)
+        self.send_json({"ok": True})
+
+
+class PasswordHandler(JsonHandler):
+    async def post(self) -> None:
+        change = parse_model(PasswordIn, self.json_body())
+        auth = self.maelstrom.auth
+        client = self.request.remote_ip or "?"
+        delay = auth.throttle.delay_s(client)
+        if delay:
+            await asyncio.sleep(delay)
+        if not auth.change_password(change.old, change.new):
+            auth.throttle.failed(client)
+            raise ApiError(403, "forbidden", "the old password is wrong", "old")
+        # this session stays logged in; every other session cookie is now void
+        self.set_signed_cookie(
+            SESSION_COOKIE, str(auth.generation()), expires_days=30, httponly=True, samesite="Strict"
+        )
+        self.send_json({"ok": True})

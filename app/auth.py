@@ -1,0 +1,166 @@
+"""Authentication (design.md "Security model"): the UI password, API tokens, login throttling.
+
+The password hash is a setting row (hidden from the settings API); tokens are stored as
+SHA-256 hashes (they are 256-bit random, so a slow hash adds nothing); the cookie-signing
+secret lives in `<data-dir>/cookie-secret`, mode 0600.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import os
+import secrets
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from .db.models import ApiToken, Setting, utcnow
+
+log = logging.getLogger(__name__)
+
+PASSWORD_SETTING = "_ui_password"  # hidden: names starting with "_" never leave the server
+INITIAL_PASSWORD_FILE = "initial-password"
+COOKIE_SECRET_FILE = "cookie-secret"
+MIN_PASSWORD_LENGTH = 8
+_SCRYPT = {"n": 2**14, "r": 8, "p": 1}
+
+
+def hash_password(password: str, salt: bytes | None = None) -> dict[str, Any]:
+    salt = salt or os.urandom(16)
+    digest = hashlib.scrypt(password.encode(), salt=salt, dklen=32, **_SCRYPT)
+    return {"scheme": "scrypt", "salt": salt.hex(), "hash": digest.hex(), "generation": 0}
+
+
+def password_matches(password: str, stored: dict[str, Any]) -> bool:
+    digest = hashlib.scrypt(password.encode(), salt=bytes.fromhex(stored["salt"]), dklen=32, **_SCRYPT)
+    return hmac.compare_digest(digest.hex(), stored["hash"])
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Create `path` readable by its owner only, never briefly world-readable."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    os.chmod(path, 0o600)
+
+
+def cookie_secret(data_dir: Path) -> str:
+    path = Path(data_dir) / COOKIE_SECRET_FILE
+    if not path.exists():
+        _write_private(path, secrets.token_urlsafe(48))
+    return path.read_text(encoding="utf-8").strip()
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is making a request: the UI session or a named API token."""
+
+    kind: str  # "session" or "token"
+    name: str
+
+
+class LoginThrottle:
+    """Slows repeated failed logins per client: after 3 failures each answer waits longer."""
+
+    FREE_FAILURES = 3
+    MAX_DELAY_S = 30.0
+    FORGET_AFTER_S = 900.0
+
+    def __init__(self, clock: Any = time.monotonic) -> None:
+        self._clock = clock
+        self._failures: dict[str, tuple[int, float]] = {}
+
+    def delay_s(self, client: str) -> float:
+        count, last = self._failures.get(client, (0, 0.0))
+        if count and self._clock() - last > self.FORGET_AFTER_S:
+            self._failures.pop(client, None)
+            return 0.0
+        excess = count - self.FREE_FAILURES
+        return 0.0 if excess < 0 else min(self.MAX_DELAY_S, 0.5 * 2**excess)
+
+    def failed(self, client: str) -> None:
+        count, _ = self._failures.get(client, (0, 0.0))
+        if len(self._failures) > 10_000:  # bound memory under a spray of addresses
+            self._failures.clear()
+        self._failures[client] = (count + 1, self._clock())
+
+    def succeeded(self, client: str) -> None:
+        self._failures.pop(client, None)
+
+
+class Auth:
+    def __init__(self, sessions: sessionmaker[Session], data_dir: Path) -> None:
+        self._sessions = sessions
+        self.data_dir = Path(data_dir)
+        self.throttle = LoginThrottle()
+        self._generation: int | None = None
+
+    def ensure_password(self) -> None:
+        """On first start, create a random password and write it where the owner can read it."""
+        with self._sessions.begin() as session:
+            if session.scalar(select(Setting).where(Setting.name == PASSWORD_SETTING)) is not None:
+                return
+            password = secrets.token_urlsafe(12)
+            session.add(Setting(name=PASSWORD_SETTING, value=hash_password(password)))
+            path = self.data_dir / INITIAL_PASSWORD_FILE
+            _write_private(path, password + "\n")
+        log.warning("first start: the initial UI password is in %s (readable by this user only)", path)
+
+    def _stored_password(self, session: Session) -> Setting:
+        row = session.scalar(select(Setting).where(Setting.name == PASSWORD_SETTING))
+        if row is None:
+            raise RuntimeError("no password set; ensure_password() runs at start")
+        return row
+
+    def generation(self) -> int:
+        """Changes with every password change, so older session cookies stop working."""
+        if self._generation is None:
+            with self._sessions() as session:
+                self._generation = int(self._stored_password(session).value.get("generation", 0))
+        return self._generation
+
+    def check_password(self, password: str) -> bool:
+        with self._sessions() as session:
+            return password_matches(password, self._stored_password(session).value)
+
+    def change_password(self, old: str, new: str) -> bool:
+        with self._sessions.begin() as session:
+            row = self._stored_password(session)
+            if not password_matches(old, row.value):
+                return False
+            stored = hash_password(new)
+            stored["generation"] = int(row.value.get("generation", 0)) + 1
+            row.value = stored
+        self._generation = stored["generation"]
+        initial = self.data_dir / INITIAL_PASSWORD_FILE
+        initial.unlink(missing_ok=True)  # it no longer says the truth
+        return True
+
+    def create_token(self, session: Session, name: str) -> tuple[ApiToken, str]:
+        token = secrets.token_urlsafe(32)
+        row = ApiToken(name=name, hash=hash_token(token), created_at=utcnow())
+        session.add(row)
+        return row, token
+
+    def principal_for_token(self, token: str) -> Principal | None:
+        digest = hash_token(token)
+        with self._sessions.begin() as session:
+            row = session.scalar(select(ApiToken).where(ApiToken.hash == digest))
+            if row is None:
+                return None
+            now = utcnow()
+            # Record use at most once a minute: a script posting every second should not
+            # turn each request into a database write.
+            if row.last_used_at is None or (now - row.last_used_at).total_seconds() > 60:
+                row.last_used_at = now
+            return Principal("token", row.name)

@@ -1,0 +1,182 @@
+"""SQLAlchemy 2.0 models: the data model of design.md. Temperatures in °C, times in UTC."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Stores naive UTC, hands back aware UTC (SQLite keeps no time zone)."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; times are stored as UTC")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return value.replace(tzinfo=UTC) if value is not None else None
+
+
+class Base(DeclarativeBase):
+    # Named constraints, so later migrations can alter them on SQLite (batch mode).
+    metadata = MetaData(
+        naming_convention={
+            "ix": "ix_%(column_0_label)s",
+            "uq": "uq_%(table_name)s_%(column_0_name)s",
+            "ck": "ck_%(table_name)s_%(constraint_name)s",
+            "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+            "pk": "pk_%(table_name)s",
+        }
+    )
+
+
+class Setting(Base):
+    __tablename__ = "setting"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    value: Mapped[Any] = mapped_column(JSON)
+
+
+class Controller(Base):
+    __tablename__ = "controller"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    address: Mapped[str] = mapped_column(String(256), default="")
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    last_seen: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    chambers: Mapped[list[Chamber]] = relationship(
+        back_populates="controller", order_by="Chamber.id", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class Chamber(Base):
+    __tablename__ = "chamber"
+    __table_args__ = (UniqueConstraint("controller_id", "name"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    controller_id: Mapped[int] = mapped_column(ForeignKey("controller.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16), default="fermenter")
+    mode: Mapped[str] = mapped_column(String(16), default="off")
+    beer_setpoint: Mapped[float | None] = mapped_column(Float, nullable=True)
+    fridge_setpoint: Mapped[float | None] = mapped_column(Float, nullable=True)
+    tuning: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    alarm_limits: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    profile_id: Mapped[int | None] = mapped_column(
+        ForeignKey("profile.id", ondelete="RESTRICT"), nullable=True, index=True
+    )
+    profile_started_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    profile_paused_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    profile_state: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    controller: Mapped[Controller] = relationship(back_populates="chambers")
+    devices: Mapped[list[Device]] = relationship(
+        back_populates="chamber", order_by="Device.id", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class Device(Base):
+    __tablename__ = "device"
+    __table_args__ = (UniqueConstraint("chamber_id", "name"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    chamber_id: Mapped[int] = mapped_column(ForeignKey("chamber.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(64))
+    function: Mapped[str] = mapped_column(String(16))
+    hardware: Mapped[str] = mapped_column(String(16))
+    address: Mapped[str] = mapped_column(String(32))
+    slot: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    invert: Mapped[bool] = mapped_column(Boolean, default=False)
+    calibration_offset: Mapped[float] = mapped_column(Float, default=0.0)
+    min_on_s: Mapped[int] = mapped_column(Integer, default=0)
+    min_off_s: Mapped[int] = mapped_column(Integer, default=0)
+    chamber: Mapped[Chamber] = relationship(back_populates="devices")
+
+
+class Profile(Base):
+    __tablename__ = "profile"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    notes: Mapped[str] = mapped_column(Text, default="")
+    points: Mapped[list[ProfilePoint]] = relationship(
+        order_by="ProfilePoint.position", cascade="all, delete-orphan", passive_deletes=True
+    )
+    steps: Mapped[list[ProfileStep]] = relationship(
+        order_by="ProfileStep.position", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class ProfilePoint(Base):
+    __tablename__ = "profile_point"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    profile_id: Mapped[int] = mapped_column(ForeignKey("profile.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    offset_days: Mapped[float] = mapped_column(Float)
+    temperature: Mapped[float | None] = mapped_column(Float, nullable=True)
+    event: Mapped[str | None] = mapped_column(String(256), nullable=True)
+
+
+class ProfileStep(Base):
+    __tablename__ = "profile_step"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    profile_id: Mapped[int] = mapped_column(ForeignKey("profile.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(64))
+    temperature: Mapped[float] = mapped_column(Float)
+    hold_min: Mapped[float] = mapped_column(Float)
+    ramp_c_per_min: Mapped[float | None] = mapped_column(Float, nullable=True)
+    confirm: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Alarm(Base):
+    __tablename__ = "alarm"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(128), index=True)
+    code: Mapped[str] = mapped_column(String(64))
+    severity: Mapped[str] = mapped_column(String(16), default="warning")
+    message: Mapped[str] = mapped_column(Text)
+    raised_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    cleared_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
+class LogEntry(Base):
+    __tablename__ = "log_entry"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ts: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)
+    source: Mapped[str] = mapped_column(String(128))
+    level: Mapped[str] = mapped_column(String(8))
+    message: Mapped[str] = mapped_column(Text)
+
+
+class ApiToken(Base):
+    __tablename__ = "api_token"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    hash: Mapped[str] = mapped_column(String(128), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
