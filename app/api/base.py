@@ -127,9 +127,16 @@ class JsonHandler(tornado.web.RequestHandler):
         """URL-encoded or multipart form fields (the last value of each)."""
         arguments: dict[str, list[bytes]] = {}
         files: dict[str, list[httputil.HTTPFile]] = {}
-        httputil.parse_body_arguments(
-            self.request.headers.get("Content-Type", ""), self.body, arguments, files, self.request.headers
-        )
+        try:
+            httputil.parse_body_arguments(
+                self.request.headers.get("Content-Type", ""),
+                self.body,
+                arguments,
+                files,
+                self.request.headers,
+            )
+        except httputil.HTTPInputError as error:
+            raise ApiError(400, "bad_request", f"the form cannot be read: {error}", "body") from None
         fields = {}
         for name, values in arguments.items():
             try:

@@ -35,6 +35,17 @@ def validation_error(error: ValidationError) -> ApiError:
     return ApiError(400, "validation", message, location or None)
 
 
+MAX_ID = 2**53  # ids fit a JavaScript number; larger ones cannot exist
+
+
+def parse_id(text: str) -> int | None:
+    """The id in a path or query, or None when it cannot name a row."""
+    if not text.isdigit() or len(text) > 16:
+        return None
+    value = int(text)
+    return value if 1 <= value <= MAX_ID else None
+
+
 def parse_model(model: type[BaseModel], data: Any) -> BaseModel:
     try:
         return model.model_validate(data)
@@ -128,7 +139,8 @@ class _ResourceHandler(JsonHandler):
         self.maelstrom.hub.publish(self.resource.channel, {"eventType": event_type, **body})
 
     def _row(self, session: Session, item_id: str) -> Any:
-        row = session.get(self.resource.model, int(item_id)) if item_id.isdigit() else None
+        row_id = parse_id(item_id)
+        row = session.get(self.resource.model, row_id) if row_id is not None else None
         if row is None:
             raise ApiError(404, "not_found", f"no {self.resource.singular} {item_id}")
         return row
@@ -147,9 +159,10 @@ class CollectionHandler(_ResourceHandler):
         for name in self.resource.filters:
             raw = self.get_query_argument(name, None)
             if raw is not None:
-                if not raw.isdigit():
-                    raise ApiError(400, "validation", f"{name} must be a positive integer", name)
-                query = query.where(getattr(model, name) == int(raw))
+                value = parse_id(raw)
+                if value is None:
+                    raise ApiError(400, "validation", f"{name} must be an id (1 to {MAX_ID})", name)
+                query = query.where(getattr(model, name) == value)
         with self.session() as session:
             self.send_json([self.resource.dump(row) for row in session.scalars(query)])
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from pydantic import BaseModel
@@ -44,7 +45,13 @@ PATH_PARAMS = {
     "name": {"type": "string", "pattern": "^[a-z_]+$"},
     "channel": {"type": "string", "pattern": "^[A-Za-z0-9_./:-]{1,128}$"},
 }
-FREE = {"any": {}, "object": {"type": "object"}, "publish": PUBLISH_SCHEMA, "publish_result": PUBLISH_RESULT}
+FREE = {
+    "csv": {"type": "string"},
+    "any": {},
+    "object": {"type": "object"},
+    "publish": PUBLISH_SCHEMA,
+    "publish_result": PUBLISH_RESULT,
+}
 STATUS_TEXT = {
     200: "OK",
     201: "Created",
@@ -71,6 +78,9 @@ def _models(routes: list[Route]) -> list[tuple[type[BaseModel], str]]:
     return list(found)
 
 
+MEDIA = {"csv": "text/csv"}
+
+
 def build_document(routes: list[Route]) -> dict[str, Any]:
     keys = _models(routes)
     refs, definitions = models_json_schema(keys, ref_template=REF)
@@ -94,7 +104,7 @@ def build_document(routes: list[Route]) -> dict[str, Any]:
         for op in route.ops:
             operation: dict[str, Any] = {
                 "summary": op.summary,
-                "operationId": f"{op.method}_{route.path.strip('/').replace('/', '_').replace('{', '').replace('}', '')}",
+                "operationId": _operation_id(op.method, route.path),
                 "tags": [route.tag] if route.tag else [],
                 "responses": {},
             }
@@ -111,7 +121,12 @@ def build_document(routes: list[Route]) -> dict[str, Any]:
             if params:
                 operation["parameters"] = params
             if op.request is not None:
-                content = {"application/json": {"schema": schema_of(op.request, "validation")}}
+                media = (
+                    MEDIA.get(op.request, "application/json")
+                    if isinstance(op.request, str)
+                    else "application/json"
+                )
+                content = {media: {"schema": schema_of(op.request, "validation")}}
                 if op.form:
                     content["application/x-www-form-urlencoded"] = {
                         "schema": {
@@ -126,7 +141,12 @@ def build_document(routes: list[Route]) -> dict[str, Any]:
                 operation["requestBody"] = {"required": True, "content": content}
             success: dict[str, Any] = {"description": STATUS_TEXT[op.status]}
             if op.response is not None:
-                success["content"] = {"application/json": {"schema": schema_of(op.response, "serialization")}}
+                media = (
+                    MEDIA.get(op.response, "application/json")
+                    if isinstance(op.response, str)
+                    else "application/json"
+                )
+                success["content"] = {media: {"schema": schema_of(op.response, "serialization")}}
             operation["responses"][str(op.status)] = success
             for status in sorted(set(op.errors) | {404, 405} - {op.status}):
                 operation["responses"][str(status)] = {
@@ -156,7 +176,11 @@ def build_document(routes: list[Route]) -> dict[str, Any]:
 
 
 def _path_params(path: str) -> list[str]:
-    return [part[1:-1] for part in path.split("/") if part.startswith("{")]
+    return re.findall(r"\{(\w+)\}", path)
+
+
+def _operation_id(method: str, path: str) -> str:
+    return f"{method}_" + re.sub(r"[^A-Za-z0-9]+", "_", path.strip("/")).strip("_")
 
 
 class OpenApiHandler(JsonHandler):

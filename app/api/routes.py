@@ -15,6 +15,7 @@ from .schemas import (
     LoginIn,
     LogOut,
     PasswordIn,
+    ProfileImported,
     SettingValue,
     TokenCreated,
     TokenIn,
@@ -114,6 +115,48 @@ def build_routes(publish_max_bytes: int) -> list[Route]:
     routes: list[Route] = []
     for resource in (controllers.RESOURCE, chambers.RESOURCE, devices.RESOURCE, profiles.RESOURCE):
         routes += _resource_routes(resource)
+    routes += [
+        Route(
+            "/api/profiles/{id}.csv",
+            r"/api/profiles/([0-9]+)\.csv",
+            profiles.ProfileCsvHandler,
+            {},
+            (
+                Op(
+                    "get",
+                    "Export a fermentation profile as BrewPi CSV (date,temperature,days)",
+                    response="csv",
+                    errors=(400, 404, 409, *READ_ERRORS),
+                    query=(
+                        ("units", "string", "C or F (default: the units setting)"),
+                        ("start", "string", "ISO 8601 time of day 0 (default: now)"),
+                    ),
+                ),
+            ),
+            "profiles",
+        ),
+        Route(
+            "/api/profiles/import",
+            "/api/profiles/import",
+            profiles.ProfileImportHandler,
+            {"resource": profiles.RESOURCE},
+            (
+                Op(
+                    "post",
+                    "Import a BrewPi CSV profile as a new fermentation profile",
+                    201,
+                    request="csv",
+                    response=ProfileImported,
+                    errors=(*WRITE_ERRORS, 409),
+                    query=(
+                        ("name", "string", "profile name (default: the CSV header's 4th cell)"),
+                        ("units", "string", "C or F (default: the units setting)"),
+                    ),
+                ),
+            ),
+            "profiles",
+        ),
+    ]
     publish_result = "publish_result"
     routes += [
         Route(

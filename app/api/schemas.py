@@ -281,6 +281,10 @@ class ProfileOut(Out):
     steps: list[StepOut]
 
 
+class ProfileImported(ProfileOut):
+    warnings: list[str] = Field(description="what the import repaired or noticed, each naming its line")
+
+
 # -- tokens, login ------------------------------------------------------------------------
 class TokenIn(Strict):
     name: Name
