@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import logging
 import signal
 import sys
@@ -39,6 +40,10 @@ async def serve(maelstrom: Maelstrom) -> None:
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     await maelstrom.start()
+    # Everything built at start (routes, models, schemas) lives as long as the process:
+    # keep it out of the collector, so full collections stay short and do not stall
+    # deliveries (measured: 17-28 ms pauses before, see docs/pubsub.md).
+    gc.freeze()
     await stop.wait()
     try:
         await asyncio.wait_for(maelstrom.stop(), maelstrom.config.server.shutdown_timeout_s)
