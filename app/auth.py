@@ -88,11 +88,15 @@ class LoginThrottle:
         excess = count - self.FREE_FAILURES
         return 0.0 if excess < 0 else min(self.MAX_DELAY_S, 0.5 * 2**excess)
 
-    def failed(self, client: str) -> None:
+    def attempt(self, client: str) -> float:
+        """Count an attempt as failed until it succeeds; return how long to wait before
+        answering. Counting first means concurrent guesses each wait longer, too."""
+        delay = self.delay_s(client)
         count, _ = self._failures.get(client, (0, 0.0))
         if len(self._failures) > 10_000:  # bound memory under a spray of addresses
             self._failures.clear()
         self._failures[client] = (count + 1, self._clock())
+        return delay
 
     def succeeded(self, client: str) -> None:
         self._failures.pop(client, None)

@@ -41,7 +41,7 @@ SPECS: dict[str, SettingSpec] = {
         ),
         SettingSpec(
             "tick_period_s",
-            Annotated[float, Field(ge=0.5, le=60, strict=False)],
+            Annotated[float, Field(ge=0.5, le=60, strict=True)],
             1.0,
             "Control loop period per chamber, in seconds.",
         ),

@@ -99,7 +99,7 @@ class Maelstrom:
         server_config = self.config.server
         sockets = bind_sockets(server_config.port, server_config.address or None)
         self.ports = sorted({sock.getsockname()[1] for sock in sockets})
-        self.http_server = HTTPServer(self.app, xheaders=True, max_body_size=HTTP_BODY_CEILING)
+        self.http_server = HTTPServer(self.app, xheaders=False, max_body_size=HTTP_BODY_CEILING)
         self.http_server.add_sockets(sockets)
         self._every(self.registry.sweep_period_s, self.registry.sweep)
         self._every(RATE_PERIOD_S, self.hub.update_rates)

@@ -47,7 +47,7 @@ def parse_json_text(text: bytes | str, field: str) -> Any:
 
     try:
         return json.loads(text, parse_constant=refuse_constant)
-    except (ValueError, UnicodeDecodeError) as error:
+    except (ValueError, UnicodeDecodeError, RecursionError) as error:
         raise ApiError(400, "bad_json", f"{field} is not valid JSON: {error}", field) from None
 
 
@@ -58,6 +58,8 @@ class JsonHandler(tornado.web.RequestHandler):
     max_body_bytes = DEFAULT_MAX_BODY
     # Routes anyone may call (login); everything else follows the security model.
     open_to_all = False
+    # Reads of secrets' metadata (API tokens) need a login even while public_read is on.
+    reads_need_auth = False
 
     def prepare(self) -> None:
         self._chunks: list[bytes] = []
@@ -88,7 +90,9 @@ class JsonHandler(tornado.web.RequestHandler):
 
     def _authorize(self) -> None:
         if self.request.method in ("GET", "HEAD", "OPTIONS"):
-            if self.principal is None and not self.maelstrom.settings.get("public_read"):
+            if self.principal is None and (
+                self.reads_need_auth or not self.maelstrom.settings.get("public_read")
+            ):
                 raise ApiError(401, "unauthorized", "log in or send an API token (public_read is off)")
             return
         if self.principal is None:

@@ -32,8 +32,8 @@ __all__ = [
 MAX_BYTES = 256 * 1024
 MAX_ROWS = 1000
 MAX_DAYS = 3650.0
-TEMP_MIN_C = -20.0
-TEMP_MAX_C = 120.0
+TEMP_MIN_C = -5.0  # the setpoint range of the API, so an import refuses what a chamber cannot use
+TEMP_MAX_C = 110.0
 
 HEADER = ("date", "temperature", "days")
 _EXPECTED = "a header line 'date,temperature,days' (optionally ',<profile name>')"
@@ -392,7 +392,7 @@ def format_profile_csv(
     "\\n". The result always re-imports with `parse_profile_csv(text, units)` to the same
     points within 0.01 °C. Raises ValueError for a naive `start`, bad `units`, a name with a
     line break, or points the importer would refuse (none, too many, negative, decreasing or
-    too large offsets, temperatures outside -20..120 °C or not finite).
+    too large offsets, temperatures outside -5..110 °C or not finite).
     """
     _check_units(units)
     if start.tzinfo is None or start.utcoffset() is None:

@@ -16,6 +16,15 @@ from .schemas import ProfileIn, ProfileOut, ProfilePatch
 
 
 def _apply(session: Session, row: Profile, values: dict[str, Any]) -> None:
+    if row.id is not None and values["kind"] != row.kind:
+        users = session.scalar(select(func.count()).select_from(Chamber).where(Chamber.profile_id == row.id))
+        if users:
+            raise ApiError(
+                409,
+                "conflict",
+                f"profile {row.id} is assigned to {users} chamber(s); its kind cannot change",
+                "kind",
+            )
     row.name = values["name"]
     row.kind = values["kind"]
     row.notes = values["notes"]

@@ -24,10 +24,12 @@ FUNCTIONS = SENSOR_FUNCTIONS + OUTPUT_FUNCTIONS + INPUT_FUNCTIONS
 _SERIAL_PORT = re.compile(r"/dev/[A-Za-z0-9._/-]{1,64}")
 _HOST_PORT = re.compile(r"[A-Za-z0-9.-]{1,253}:(\d{1,5})")
 _ONEWIRE = re.compile(r"[0-9A-F]{16}")
+_PIN = re.compile(r"[0-9]{1,2}")
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+    # strict: JSON true is not a temperature and "20" is not a number
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class Out(BaseModel):
@@ -172,7 +174,7 @@ class DeviceIn(Strict):
             raise ValueError(f"{self.function} is switched or read on a pin: hardware must be pin")
         if self.hardware == "onewire" and not _ONEWIRE.fullmatch(self.address):
             raise ValueError("a OneWire address is 16 hex digits, such as 28FF4A1B05160352")
-        if self.hardware == "pin" and not (self.address.isdigit() and 0 <= int(self.address) <= 63):
+        if self.hardware == "pin" and not (_PIN.fullmatch(self.address) and int(self.address) <= 63):
             raise ValueError("a pin address is a number from 0 to 63")
         return self
 

@@ -16,11 +16,10 @@ class LoginHandler(JsonHandler):
         login = parse_model(LoginIn, self.json_body())
         auth = self.maelstrom.auth
         client = self.request.remote_ip or "?"
-        delay = auth.throttle.delay_s(client)
+        delay = auth.throttle.attempt(client)
         if delay:
             await asyncio.sleep(delay)  # repeated failures answer ever more slowly
         if not auth.check_password(login.password):
-            auth.throttle.failed(client)
             raise ApiError(401, "unauthorized", "wrong password", "password")
         auth.throttle.succeeded(client)
         self.set_signed_cookie(
@@ -43,12 +42,12 @@ class PasswordHandler(JsonHandler):
         change = parse_model(PasswordIn, self.json_body())
         auth = self.maelstrom.auth
         client = self.request.remote_ip or "?"
-        delay = auth.throttle.delay_s(client)
+        delay = auth.throttle.attempt(client)
         if delay:
             await asyncio.sleep(delay)
         if not auth.change_password(change.old, change.new):
-            auth.throttle.failed(client)
             raise ApiError(403, "forbidden", "the old password is wrong", "old")
+        auth.throttle.succeeded(client)
         # this session stays logged in; every other session cookie is now void
         self.set_signed_cookie(
             SESSION_COOKIE, str(auth.generation()), expires_days=30, httponly=True, samesite="Strict"

@@ -14,6 +14,8 @@ RESOURCE = Resource(
 
 
 class TokensHandler(_ResourceHandler):
+    reads_need_auth = True
+
     def get(self) -> None:
         with self.session() as session:
             rows = session.scalars(select(ApiToken).order_by(ApiToken.id))
@@ -30,6 +32,8 @@ class TokensHandler(_ResourceHandler):
 
 
 class TokenHandler(_ResourceHandler):
+    reads_need_auth = True
+
     def get(self, token_id: str) -> None:
         with self.session() as session:
             self.send_json(TokenOut.model_validate(self._row(session, token_id)).model_dump(mode="json"))

@@ -165,7 +165,7 @@ def test_round_trip_keeps_temperatures_at_the_same_offsets(units):
         CsvPoint(2.0, -1.234),  # instant step
         CsvPoint(7.125, 22.5),
         CsvPoint(14.0, 2.0),
-        CsvPoint(30.0, 119.99),
+        CsvPoint(30.0, 109.99),
     ]
     text = format_profile_csv(points, START, units, name="Saison")
     back = parse_profile_csv(text, units)
@@ -358,10 +358,10 @@ def test_numbers_in_exponent_form_are_accepted():
 
 
 def test_temperature_range_limits_are_inclusive():
-    profile = parse_profile_csv(csv_with_rows(",-20,0", ",120,1"))
-    assert temps(profile) == [-20.0, 120.0]
-    profile_f = parse_profile_csv(csv_with_rows(",-4,0", ",248,1"), "F")
-    assert temps(profile_f) == [-20.0, 120.0]
+    profile = parse_profile_csv(csv_with_rows(",-5,0", ",110,1"))
+    assert temps(profile) == [-5.0, 110.0]
+    profile_f = parse_profile_csv(csv_with_rows(",23,0", ",230,1"), "F")
+    assert temps(profile_f) == [-5.0, 110.0]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -408,8 +408,8 @@ def test_bad_units_argument_is_a_value_error():
         (csv_with_rows(",10,0", ",10,-0.5"), 3, "days -0.5 is negative"),
         (csv_with_rows(",10,0", ",10,3", ",10,2.5"), 4, "days go backwards (2.5 after 3)"),
         (csv_with_rows(",10,3651"), 2, "days 3651 is more than 3650"),
-        (csv_with_rows(",10,0", ",120.01,1"), 3, "temperature 120.01 °C is outside -20..120 °C"),
-        (csv_with_rows(",-20.5,0"), 2, "temperature -20.5 °C is outside -20..120 °C"),
+        (csv_with_rows(",10,0", ",110.01,1"), 3, "temperature 110.01 °C is outside -5..110 °C"),
+        (csv_with_rows(",-5.5,0"), 2, "temperature -5.5 °C is outside -5..110 °C"),
     ],
 )
 def test_refusals_name_the_line(text, line, message):
@@ -420,13 +420,13 @@ def test_refusals_name_the_line(text, line, message):
 
 
 def test_fahrenheit_out_of_range_is_checked_after_conversion():
-    # 250 °F is 121.11 °C: refused; the message shows both units.
-    err = refusal(csv_with_rows(",68,0", ",250,1"), "F")
+    # 231 °F is 110.56 °C: refused; the message shows both units.
+    err = refusal(csv_with_rows(",68,0", ",231,1"), "F")
     assert err.line == 3
-    assert err.message == "temperature 250 °F (121.11 °C) is outside -20..120 °C"
-    # -5 °F is -20.56 °C: refused at the low end too.
-    assert str(refusal(csv_with_rows(",-5,0"), "F")) == (
-        "line 2: temperature -5 °F (-20.56 °C) is outside -20..120 °C"
+    assert err.message == "temperature 231 °F (110.56 °C) is outside -5..110 °C"
+    # 22 °F is -5.56 °C: refused at the low end too.
+    assert str(refusal(csv_with_rows(",22,0"), "F")) == (
+        "line 2: temperature 22 °F (-5.56 °C) is outside -5..110 °C"
     )
 
 
@@ -458,7 +458,7 @@ def test_2012_format_refusals_name_the_line():
     no_unit = '"Date & Time","Setting"\n25/09/2012 21:00:00,19\n'
     assert refusal(no_unit).line == 1
     too_hot = "\n".join([header, "25/09/2012 21:00:00,19", "26/09/2012 21:00:00,130"]) + "\n"
-    assert str(refusal(too_hot)) == "line 3: temperature 130 °C is outside -20..120 °C"
+    assert str(refusal(too_hot)) == "line 3: temperature 130 °C is outside -5..110 °C"
 
 
 def test_2012_format_in_fahrenheit_header():

@@ -1,0 +1,124 @@
+"""The board protocol (protocol.md §5): one ASCII line per command or reply, at most 256 bytes.
+
+A command is one lower-case letter, optionally followed by a JSON object; a reply is the
+upper-case letter, `:` and a JSON object. Boards also send unsolicited `B:` (boot) and
+`D:` (log) lines. Parsing never raises on garbage: it returns a `BadLine` that says why.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from typing import Any
+
+MAX_LINE = 256
+BAUD = 57600
+SPARK_TCP_PORT = 6666
+
+COMMANDS = "nhctowr"  # identify, hardware scan, configure, read, output, watchdog (dead-man), reset
+REPLIES = "NHCTOWE"  # E is an error reply to any command
+UNSOLICITED = "BD"
+
+
+@dataclass(frozen=True)
+class Line:
+    """A well-formed line: `letter` and its JSON object (empty when none was sent)."""
+
+    letter: str
+    body: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class BadLine:
+    """A line that cannot be used, and why (for the log)."""
+
+    raw: bytes
+    reason: str
+
+
+def _finite(value: Any) -> bool:
+    """True when no number inside `value` is NaN or infinite."""
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, dict):
+        return all(_finite(item) for item in value.values())
+    if isinstance(value, list):
+        return all(_finite(item) for item in value)
+    return True
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def parse_line(raw: bytes) -> Line | BadLine:
+    """Parse one line (without its `\\n`; a trailing `\\r` is ignored)."""
+    if raw.endswith(b"\r"):
+        raw = raw[:-1]
+    if len(raw) > MAX_LINE:
+        return BadLine(raw[:64], f"line longer than {MAX_LINE} bytes")
+    try:
+        text = raw.decode("ascii")
+    except UnicodeDecodeError:
+        return BadLine(raw[:64], "not ASCII")
+    if not text:
+        return BadLine(raw, "empty line")
+    letter, rest = text[0], text[1:]
+    if not letter.isalpha():
+        return BadLine(raw[:64], "does not start with a letter")
+    if letter.isupper():
+        if not rest.startswith(":"):
+            return BadLine(raw[:64], f"reply {letter} without ':'")
+        rest = rest[1:]
+    if not rest:
+        return Line(letter, {})
+    try:
+        body = json.loads(rest, parse_constant=_reject_constant)
+    except ValueError as error:
+        return BadLine(raw[:64], f"invalid JSON: {error}")
+    if not isinstance(body, dict):
+        return BadLine(raw[:64], "JSON is not an object")
+    if not _finite(body):
+        return BadLine(raw[:64], "non-finite number")
+    return Line(letter, body)
+
+
+def encode(letter: str, body: dict[str, Any] | None = None) -> bytes:
+    """One line ready to send: `c{"slot":1}` for a command, `T:{...}` for a reply."""
+    text = letter
+    if letter.isupper():
+        text += ":" + json.dumps(body or {}, separators=(",", ":"))
+    elif body is not None:
+        text += json.dumps(body, separators=(",", ":"))
+    data = text.encode("ascii") + b"\n"
+    if len(data) > MAX_LINE + 1:
+        raise ValueError(f"line of {len(data)} bytes is longer than {MAX_LINE}")
+    return data
+
+
+class LineSplitter:
+    """Turns a byte stream into lines; an over-long line is dropped whole and reported once."""
+
+    def __init__(self) -> None:
+        self._buffer = bytearray()
+        self._discarding = False
+
+    def feed(self, data: bytes) -> list[bytes | BadLine]:
+        out: list[bytes | BadLine] = []
+        self._buffer += data
+        while True:
+            end = self._buffer.find(b"\n")
+            if end < 0:
+                if len(self._buffer) > MAX_LINE + 1:
+                    if not self._discarding:
+                        out.append(BadLine(bytes(self._buffer[:64]), f"line longer than {MAX_LINE} bytes"))
+                    self._discarding = True
+                    self._buffer.clear()
+                return out
+            line = bytes(self._buffer[:end])
+            del self._buffer[: end + 1]
+            if self._discarding:  # the tail of an over-long line
+                self._discarding = False
+                continue
+            out.append(line)
