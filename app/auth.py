@@ -69,6 +69,13 @@ class Principal:
     name: str
 
 
+@dataclass
+class _KnownToken:
+    id: int
+    principal: Principal
+    last_used_at: Any
+
+
 class LoginThrottle:
     """Slows repeated failed logins per client: after 3 failures each answer waits longer."""
 
@@ -108,6 +115,7 @@ class Auth:
         self.data_dir = Path(data_dir)
         self.throttle = LoginThrottle()
         self._generation: int | None = None
+        self._tokens: dict[str, _KnownToken] = {}
 
     def ensure_password(self) -> None:
         """On first start, create a random password and write it where the owner can read it."""
@@ -150,21 +158,47 @@ class Auth:
         initial.unlink(missing_ok=True)  # it no longer says the truth
         return True
 
-    def create_token(self, session: Session, name: str) -> tuple[ApiToken, str]:
+    def issue_token(self, name: str) -> tuple[int, str]:
+        """Create a token named `name` (IntegrityError if the name is taken); the token
+        itself is returned this once and only its hash is kept."""
         token = secrets.token_urlsafe(32)
-        row = ApiToken(name=name, hash=hash_token(token), created_at=utcnow())
-        session.add(row)
-        return row, token
+        with self._sessions.begin() as session:
+            row = ApiToken(name=name, hash=hash_token(token), created_at=utcnow())
+            session.add(row)
+            session.flush()
+            token_id = row.id
+        self.load_tokens()
+        return token_id, token
+
+    def revoke_token(self, token_id: int) -> bool:
+        with self._sessions.begin() as session:
+            row = session.get(ApiToken, token_id)
+            if row is None:
+                return False
+            session.delete(row)
+        self.load_tokens()
+        return True
+
+    def load_tokens(self) -> None:
+        """Cache the token hashes: checking a token must not cost a query per publish.
+        Call again after any change to the api_token table."""
+        with self._sessions() as session:
+            self._tokens = {
+                row.hash: _KnownToken(row.id, Principal("token", row.name), row.last_used_at)
+                for row in session.scalars(select(ApiToken))
+            }
 
     def principal_for_token(self, token: str) -> Principal | None:
-        digest = hash_token(token)
-        with self._sessions.begin() as session:
-            row = session.scalar(select(ApiToken).where(ApiToken.hash == digest))
-            if row is None:
-                return None
-            now = utcnow()
-            # Record use at most once a minute: a script posting every second should not
-            # turn each request into a database write.
-            if row.last_used_at is None or (now - row.last_used_at).total_seconds() > 60:
-                row.last_used_at = now
-            return Principal("token", row.name)
+        known = self._tokens.get(hash_token(token))
+        if known is None:
+            return None
+        now = utcnow()
+        # Record use at most once a minute: a script posting every second should not turn
+        # each request into a database write.
+        if known.last_used_at is None or (now - known.last_used_at).total_seconds() > 60:
+            known.last_used_at = now
+            with self._sessions.begin() as session:
+                row = session.get(ApiToken, known.id)
+                if row is not None:
+                    row.last_used_at = now
+        return known.principal

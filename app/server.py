@@ -91,6 +91,7 @@ class Maelstrom:
         migrate(self.engine)
         self.settings.load()
         self.auth.ensure_password()
+        self.auth.load_tokens()
         self.hub.subscribe(LogRecorder(self.sessions), "logs")
 
     async def start(self) -> None:

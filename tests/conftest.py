@@ -27,8 +27,7 @@ def server_config(tmp_path: Path) -> dict[str, Any]:
 def server(io_loop, server_config: dict[str, Any]):
     maelstrom = Maelstrom(build_config(server_config))
     io_loop.run_sync(maelstrom.start)
-    with maelstrom.sessions.begin() as session:
-        _, maelstrom.test_token = maelstrom.auth.create_token(session, "tests")
+    _, maelstrom.test_token = maelstrom.auth.issue_token("tests")
     maelstrom.base_url = f"http://127.0.0.1:{maelstrom.ports[0]}"
     maelstrom.ws_url = f"ws://127.0.0.1:{maelstrom.ports[0]}/socket"
     yield maelstrom

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from ..db.models import ApiToken
-from .crud import Resource, _ResourceHandler, parse_model
+from .base import ApiError
+from .crud import Resource, _ResourceHandler, parse_id, parse_model
 from .schemas import TokenCreated, TokenIn, TokenOut
 
 RESOURCE = Resource(
@@ -25,10 +27,11 @@ class TokensHandler(_ResourceHandler):
         wanted = parse_model(TokenIn, self.json_body())
         with self.session() as session:
             self._check_unique(session, {"name": wanted.name}, None)
-            row, token = self.maelstrom.auth.create_token(session, wanted.name)
-            self._commit(session)
-            body = TokenCreated(id=row.id, name=row.name, token=token).model_dump()
-        self.send_json(body, 201)
+        try:
+            token_id, token = self.maelstrom.auth.issue_token(wanted.name)
+        except IntegrityError:
+            raise ApiError(409, "conflict", f"a token named {wanted.name!r} exists", "name") from None
+        self.send_json(TokenCreated(id=token_id, name=wanted.name, token=token).model_dump(), 201)
 
 
 class TokenHandler(_ResourceHandler):
@@ -39,8 +42,8 @@ class TokenHandler(_ResourceHandler):
             self.send_json(TokenOut.model_validate(self._row(session, token_id)).model_dump(mode="json"))
 
     def delete(self, token_id: str) -> None:
-        with self.session() as session:
-            session.delete(self._row(session, token_id))
-            self._commit(session)
+        row_id = parse_id(token_id)
+        if row_id is None or not self.maelstrom.auth.revoke_token(row_id):
+            raise ApiError(404, "not_found", f"no token {token_id}")
         self.set_status(204)
         self.finish()
