@@ -6,8 +6,14 @@ import asyncio
 import base64
 import json
 import os
+import signal
 import socket
 import struct
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
 from typing import Any
 
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
@@ -174,3 +180,70 @@ def close_code(frames: list[tuple[int, bytes]]) -> int | None:
         if opcode == 0x8 and len(payload) >= 2:
             return struct.unpack("!H", payload[:2])[0]
     return None
+
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class ServerProcess:
+    """`python maelstrom.py` as a user runs it, on a free loopback port, its log in a file
+    (a file, not a pipe: a full pipe would block the server)."""
+
+    def __init__(self, tmp_path: Path, env: dict[str, str] | None = None, log_level: str = "INFO") -> None:
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.data_dir = tmp_path / "data"
+        self.log_path = tmp_path / "server.log"
+        self._log_file = self.log_path.open("w")
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "maelstrom.py",
+                "--port",
+                str(self.port),
+                "--address",
+                "127.0.0.1",
+                "--data-dir",
+                str(self.data_dir),
+                "--log-level",
+                log_level,
+            ],
+            cwd=REPO,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=self._log_file,
+        )
+
+    def wait_serving(self, timeout_s: float = 20.0) -> None:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                with urllib.request.urlopen(self.base_url + "/api/status", timeout=1):
+                    return
+            except OSError:
+                assert self.process.poll() is None, f"server exited: {self.log()}"
+                assert time.monotonic() < deadline, "server did not start"
+                time.sleep(0.1)
+
+    def stop(self, timeout_s: float = 10.0) -> int:
+        """SIGTERM, then wait; returns the exit code (kills it if it overstays)."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout_s)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self._log_file.close()
+        return self.process.returncode
+
+    def log(self) -> str:
+        if not self._log_file.closed:
+            self._log_file.flush()
+        return self.log_path.read_text()

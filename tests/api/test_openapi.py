@@ -4,16 +4,14 @@ answers as the document says (schemathesis, bounded examples)."""
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
 import pytest
 
-from tests.helpers import http
+from tests.helpers import ServerProcess, http
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE_PATH_VALUES = {"id": "1", "name": "units", "channel": "test"}
@@ -67,55 +65,20 @@ async def test_every_changing_route_refuses_an_unauthenticated_request(server):
     assert (await http(server, "POST", "/api/logout", {}, auth=False))[0] == 200
 
 
-def _wait_until_serving(url: str, process: subprocess.Popen) -> None:
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        assert process.poll() is None, "server exited"
-        try:
-            urllib.request.urlopen(url, timeout=1)
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise AssertionError("server did not start")
-
-
 def test_live_server_conforms_to_its_document(tmp_path):
     """schemathesis generates requests from the document; any 5xx, undocumented status,
     wrong content type or response not matching its schema fails the test."""
     st = shutil.which("st", path=str(Path(sys.executable).parent)) or shutil.which("st")
     assert st, "schemathesis is missing: pip install -r requirements.txt"
-    with __import__("socket").socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    data_dir = tmp_path / "data"
-    log_path = tmp_path / "server.log"
-    log_file = log_path.open("w")  # a file, not a pipe: a full pipe would block the server
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "maelstrom.py",
-            "--port",
-            str(port),
-            "--address",
-            "127.0.0.1",
-            "--data-dir",
-            str(data_dir),
-            "--log-level",
-            "WARNING",
-        ],
-        cwd=REPO,
-        stdout=subprocess.DEVNULL,
-        stderr=log_file,
-    )
-    base = f"http://127.0.0.1:{port}"
+    server = ServerProcess(tmp_path, log_level="WARNING")
     try:
-        _wait_until_serving(base + "/api/status", server)
-        token = _make_token(data_dir, base)
+        server.wait_serving()
+        token = _make_token(server.data_dir, server.base_url)
         result = subprocess.run(
             [
                 st,
                 "run",
-                f"{base}/api/openapi.json",
+                f"{server.base_url}/api/openapi.json",
                 "-H",
                 f"Authorization: Bearer {token}",
                 "--checks",
@@ -137,11 +100,8 @@ def test_live_server_conforms_to_its_document(tmp_path):
         )
         assert result.returncode == 0, result.stdout[-6000:]
     finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(timeout=15)
-        log_file.close()
-    errors = log_path.read_text()
-    assert "Traceback" not in errors, errors[-4000:]
+        server.stop()
+    assert "Traceback" not in server.log(), server.log()[-4000:]
 
 
 def _make_token(data_dir: Path, base: str) -> str:

@@ -1,16 +1,14 @@
 """The entry point as a user runs it: --help, config validation, clean stop on SIGTERM."""
 
-import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import yaml
 
 from app.config import Config, documented_keys, load_config
+from tests.helpers import ServerProcess
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -24,12 +22,6 @@ def run(*args, **kwargs):
         timeout=30,
         **kwargs,
     )
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def test_help_lists_every_flag():
@@ -78,41 +70,14 @@ def test_cli_flag_overrides_the_file(tmp_path):
 
 
 def test_server_serves_and_stops_cleanly_within_10_s_on_sigterm(tmp_path):
-    port = free_port()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "maelstrom.py",
-            "--port",
-            str(port),
-            "--address",
-            "127.0.0.1",
-            "--data-dir",
-            str(tmp_path / "data"),
-        ],
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    server = ServerProcess(tmp_path)
     try:
-        deadline = time.monotonic() + 15
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/channels", timeout=1) as response:
-                    assert response.status == 200
-                    break
-            except OSError:
-                assert process.poll() is None, process.communicate()
-                assert time.monotonic() < deadline, "server did not start"
-                time.sleep(0.1)
-        assert (tmp_path / "data").is_dir()
+        server.wait_serving()
+        assert server.data_dir.is_dir()
         started = time.monotonic()
-        process.send_signal(signal.SIGTERM)
-        _, stderr = process.communicate(timeout=10)
+        code = server.stop(timeout_s=10)
         assert time.monotonic() - started < 10
-        assert process.returncode == 0, stderr
-        assert "stopped" in stderr
     finally:
-        if process.poll() is None:
-            process.kill()
+        server.stop()
+    assert code == 0, server.log()
+    assert "stopped" in server.log()

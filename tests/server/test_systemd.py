@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.helpers import ServerProcess
+
 REPO = Path(__file__).resolve().parents[2]
 UNIT = REPO / "systemd" / "maelstrom.service"
 
@@ -41,38 +43,18 @@ def test_server_sends_ready_and_watchdog_to_notify_socket(tmp_path):
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     listener.bind(str(path))
     listener.settimeout(15)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
     env = {"NOTIFY_SOCKET": str(path), "WATCHDOG_USEC": "400000", "PATH": "/usr/bin:/bin"}
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "maelstrom.py",
-            "--port",
-            str(port),
-            "--address",
-            "127.0.0.1",
-            "--data-dir",
-            str(tmp_path / "data"),
-        ],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    server = ServerProcess(tmp_path, env=env)
     try:
         seen = []
         while seen.count(b"WATCHDOG=1") < 3:
             seen.append(listener.recv(256))
         assert b"READY=1" in seen
         # READY only once it serves: the port accepts connections by then
-        with socket.create_connection(("127.0.0.1", port), timeout=2):
+        with socket.create_connection(("127.0.0.1", server.port), timeout=2):
             pass
-        process.terminate()
-        process.wait(timeout=10)
+        assert server.stop() == 0
         assert listener.recv(256) == b"STOPPING=1"
     finally:
-        if process.poll() is None:
-            process.kill()
+        server.stop()
         listener.close()
