@@ -186,4 +186,8 @@ def transport_for(kind: str, address: str) -> Transport:
     if kind == "sparkcore":
         host, _, port = address.rpartition(":")
         return TcpTransport(host, int(port))
+    if kind == "simulator":
+        from .simulator.inprocess import InProcessTransport  # the simulator imports this module
+
+        return InProcessTransport(address)
     raise ValueError(f"no transport for a {kind} at {address!r}")
