@@ -192,7 +192,5 @@ def session_principal(handler: tornado.web.RequestHandler) -> Principal | None:
 class NotFoundHandler(JsonHandler):
     """Unknown routes answer with the JSON error shape too."""
 
-    open_to_all = True
-
     def prepare(self) -> None:
         raise ApiError(404, "not_found", f"no route {self.request.path}")

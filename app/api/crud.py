@@ -98,7 +98,7 @@ def default_apply(session: Session, row: Any, values: dict[str, Any]) -> None:
         setattr(row, name, value)
 
 
-class _ResourceHandler(JsonHandler):
+class ResourceHandler(JsonHandler):
     def initialize(self, resource: Resource) -> None:
         self.resource = resource
 
@@ -152,7 +152,7 @@ class _ResourceHandler(JsonHandler):
         (self.resource.apply or default_apply)(session, row, values)
 
 
-class CollectionHandler(_ResourceHandler):
+class CollectionHandler(ResourceHandler):
     def get(self) -> None:
         model = self.resource.model
         query = select(model).order_by(model.id)
@@ -179,7 +179,7 @@ class CollectionHandler(_ResourceHandler):
         self.send_json(body, 201)
 
 
-class ItemHandler(_ResourceHandler):
+class ItemHandler(ResourceHandler):
     def get(self, item_id: str) -> None:
         with self.session() as session:
             self.send_json(self.resource.dump(self._row(session, item_id), detailed=True))

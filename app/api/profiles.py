@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from ..db.models import Chamber, Profile, ProfilePoint, ProfileStep
 from .base import ApiError, JsonHandler
-from .crud import Resource, _ResourceHandler, parse_id, parse_model
+from .crud import Resource, ResourceHandler, parse_id, parse_model
 from .profile_csv import CsvPoint, ProfileCsvError, format_profile_csv, parse_profile_csv
 from .schemas import ProfileIn, ProfileOut, ProfilePatch
 
@@ -114,7 +114,7 @@ def _parse_start(text: str) -> datetime:
     return start if start.tzinfo else start.replace(tzinfo=UTC)
 
 
-class ProfileImportHandler(_ResourceHandler):
+class ProfileImportHandler(ResourceHandler):
     """`POST /api/profiles/import?name=&units=` with a BrewPi CSV body: a new fermentation profile."""
 
     def post(self) -> None:

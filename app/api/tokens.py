@@ -7,7 +7,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..db.models import ApiToken
 from .base import ApiError
-from .crud import Resource, _ResourceHandler, parse_id, parse_model
+from .crud import Resource, ResourceHandler, parse_id, parse_model
 from .schemas import TokenCreated, TokenIn, TokenOut
 
 RESOURCE = Resource(
@@ -15,7 +15,7 @@ RESOURCE = Resource(
 )
 
 
-class TokensHandler(_ResourceHandler):
+class TokensHandler(ResourceHandler):
     reads_need_auth = True
 
     def get(self) -> None:
@@ -34,7 +34,7 @@ class TokensHandler(_ResourceHandler):
         self.send_json(TokenCreated(id=token_id, name=wanted.name, token=token).model_dump(), 201)
 
 
-class TokenHandler(_ResourceHandler):
+class TokenHandler(ResourceHandler):
     reads_need_auth = True
 
     def get(self, token_id: str) -> None:
