@@ -62,7 +62,7 @@ class Maelstrom:
         self.scheduler = FlushScheduler(lambda callback: asyncio.get_running_loop().call_soon(callback))
         self.notifier = SystemdNotifier()
         data_dir = config.storage.data_dir
-        data_dir.mkdir(parents=True, exist_ok=True)
+        data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)  # secrets and the database live here
         self.db_url = config.storage.db_url or default_url(data_dir)
         self.engine = make_engine(self.db_url)
         self.sessions = make_sessionmaker(self.engine)
