@@ -73,7 +73,7 @@ def test_server_serves_and_stops_cleanly_within_10_s_on_sigterm(tmp_path):
     server = ServerProcess(tmp_path)
     try:
         server.wait_serving()
-        assert server.data_dir.is_dir()
+        assert stat.S_IMODE(server.data_dir.stat().st_mode) == 0o700  # it holds secrets
         started = time.monotonic()
         code = server.stop(timeout_s=10)
         assert time.monotonic() - started < 10
