@@ -1,5 +1,6 @@
 """The entry point as a user runs it: --help, config validation, clean stop on SIGTERM."""
 
+import stat
 import subprocess
 import sys
 import time
