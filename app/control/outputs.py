@@ -181,7 +181,8 @@ class DutyWindow:
             last_time, last_duty = self._last
             self._asked_s += last_duty * (now - last_time)
         self._last = (now, duty)
-        if self.window_start is None or now >= self.window_start + self.window_s:
+        idle_window = self.planned_on_s == 0 and duty > 0 and self.window_start is not None
+        if self.window_start is None or now >= self.window_start + self.window_s or idle_window:
             if self.window_start is not None:
                 self.carry_s = min(
                     max(self._asked_s + self.carry_s - self.planned_on_s, -self.window_s), self.window_s
