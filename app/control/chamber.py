@@ -24,10 +24,12 @@ from .sensors import SensorStatus
 class FermenterTuning:
     beer_kp: float = 12.0  # °C of air target per °C of beer error
     beer_ti_s: float = 6 * 3600.0
-    beer_td_s: float = 2400.0
+    beer_td_s: float = 0.0  # a derivative on a 1/16 °C-quantised beer reading is mostly noise
     beer_band_c: float = 1.0
+    beer_period_s: float = 60.0  # the outer loop's period
     clamp_c: float = 6.0
     neutral_zone_c: float = 1.0
+    direction_hold_s: float = 3600.0  # no heat<->cool swap sooner than this after the last use
     heat_kp: float = 0.25  # duty per °C of air error
     heat_ti_s: float = 1200.0
     cool_kp: float = 1.0
@@ -84,6 +86,10 @@ class FermenterControl:
         self.heat_window = DutyWindow(tuning.heat_window_s, tuning.heat_min_on_s, tuning.heat_min_off_s)
         self.cool_window = DutyWindow(tuning.cool_window_s, tuning.cool_min_on_s, tuning.cool_min_off_s)
         self._mode: str | None = None
+        self._beer_at: float | None = None
+        self._last_side: str | None = None
+        self._last_side_at = 0.0
+        self._beer_set: float | None = None
         self._last_tick: float | None = None
         self._achieved = {"heat": 0.0, "cool": 0.0}
 
@@ -95,12 +101,14 @@ class FermenterControl:
         fridge_set_c: float | None,
         beer: SensorStatus,
         fridge: SensorStatus,
+        room: SensorStatus | None = None,
     ) -> Decision:
         dt = 0.0 if self._last_tick is None else now - self._last_tick
         self._last_tick = now
         if mode != self._mode:  # bumpless: start every loop afresh on a mode change
             for pid in (self.beer_pid, self.heat_pid, self.cool_pid):
                 pid.reset()
+            self._beer_at = None
             self._mode = mode
         self._measure_achieved(now, dt)
         air = fridge.value if fridge.value is not None else beer.value  # fridge lost: fall back to beer
@@ -113,24 +121,68 @@ class FermenterControl:
             # No back-calculation here: the air lags its target by design during a pull-down,
             # and tracking it would wind the integral the other way. The band and the clamp
             # (conditional integration) keep this integral honest.
-            offset = self.beer_pid.update(beer_set_c, beer.value, dt)
+            offset = self._beer_offset(now, beer_set_c, beer.value)
             center = beer_set_c + offset
             heat_target = min(center - self.tuning.neutral_zone_c, beer_set_c + self.tuning.clamp_c)
             cool_target = max(center + self.tuning.neutral_zone_c, beer_set_c - self.tuning.clamp_c)
+            allowed = self._hold_direction(
+                now, self._directions(center, offset, room.value if room is not None else None)
+            )
         else:  # fridge mode: the air loops alone around the fridge setpoint
             if fridge_set_c is None:
                 return self._drive(now, 0.0, 0.0, None, "off")
             center = fridge_set_c
+            allowed = {"heat": True, "cool": True}
             heat_target = fridge_set_c - self.tuning.neutral_zone_c / 2
             cool_target = fridge_set_c + self.tuning.neutral_zone_c / 2
         if air is None:
             return self._drive(now, 0.0, 0.0, center, "sensor_lost")
         heat = self.heat_pid.update(heat_target, air, dt, self._achieved["heat"])
         cool = self.cool_pid.update(cool_target, air, dt, self._achieved["cool"])
+        if not allowed["heat"]:
+            heat = 0.0
+        if not allowed["cool"]:
+            cool = 0.0
         # never ask for both: the side with the larger demand wins
         if heat > 0 and cool > 0:
             heat, cool = (heat, 0.0) if heat >= cool else (0.0, cool)
         return self._drive(now, heat, cool, center, None)
+
+    def _directions(self, center: float, offset: float, room_c: float | None) -> dict[str, bool]:
+        """Which way the chamber may drive the air. An air dip after a compressor run is no
+        reason to heat: heat is allowed only when the room is colder than the air target
+        or the beer asks for clearly warmer air, and cooling the other way round; when the
+        two disagree, the beer wins. Without a room sensor the beer's demand decides."""
+        zone = self.tuning.neutral_zone_c
+        if room_c is None:
+            return {"heat": offset > 0, "cool": offset < 0}
+        heat = room_c < center - zone / 2 or offset > zone
+        cool = room_c > center + zone / 2 or offset < -zone
+        if heat and cool:
+            heat, cool = offset > 0, offset <= 0
+        return {"heat": heat, "cool": cool}
+
+    def _hold_direction(self, now: float, allowed: dict[str, bool]) -> dict[str, bool]:
+        """Stay with the direction last used until it has been idle `direction_hold_s`:
+        a fermenter's beer moves over hours, so swapping sides sooner only wastes energy
+        and wears the relays (the board's dead time is the hard floor, this the policy)."""
+        for side, relay in (("heat", self.heater), ("cool", self.cooler)):
+            if relay.on:
+                self._last_side, self._last_side_at = side, now
+        other = {"heat": "cool", "cool": "heat"}
+        if self._last_side is not None and now - self._last_side_at < self.tuning.direction_hold_s:
+            allowed = {**allowed, other[self._last_side]: False}
+        return allowed
+
+    def _beer_offset(self, now: float, beer_set_c: float, beer_c: float) -> float:
+        """The outer loop runs every `beer_period_s`: the beer moves over hours, and a
+        derivative taken each second would only amplify the sensor's 1/16 °C steps."""
+        due = self._beer_at is None or now - self._beer_at >= self.tuning.beer_period_s
+        if due or beer_set_c != self._beer_set:
+            dt = 0.0 if self._beer_at is None else now - self._beer_at
+            self.beer_pid.update(beer_set_c, beer_c, dt)
+            self._beer_at, self._beer_set = now, beer_set_c
+        return self.beer_pid.output
 
     def _measure_achieved(self, now: float, dt: float) -> None:
         if dt <= 0:
@@ -148,9 +200,11 @@ class FermenterControl:
         heat_want = self.heat_window.wanted(heat_duty, now)
         cool_want = self.cool_window.wanted(cool_duty, now)
         # switch off first, so an interlocked partner can follow within the same tick
-        wanted = ((self.heater, heat_want), (self.cooler, cool_want))
-        for relay, want in sorted(wanted, key=lambda item: item[1]):
-            relay.request(want, now)
+        wanted = ((self.heater, heat_want, self.heat_window), (self.cooler, cool_want, self.cool_window))
+        for relay, want, window in sorted(wanted, key=lambda item: item[1]):
+            was_on = relay.on
+            if relay.request(want, now) and not was_on:
+                window.started(now)
         if state is None:
             state = self._state(heat_want, cool_want)
         return Decision(

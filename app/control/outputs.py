@@ -195,6 +195,12 @@ class DutyWindow:
             self._shorten_if_duty_dropped(duty, now)
         return now - self.window_start < self.planned_on_s
 
+    def started(self, now: float) -> None:
+        """The relay came on only now (held back by min off or dead time): the window
+        begins at the real start, so the next start is a whole window later."""
+        if self.window_start is not None and now > self.window_start:
+            self.window_start = now
+
     def _plan(self, owed_s: float) -> float:
         if owed_s < self.min_on_s or owed_s <= 0:
             return 0.0  # too short to start: skip, it stays owed

@@ -92,7 +92,7 @@ def run_fermentation(
     board = SimulatedBoard("fridge", seed=seed, fermentation_w=fermentation_w, **(plant_params or {}))
     configure(board, tuning)
     control = FermenterControl(tuning, boot_time=board.clock.now)
-    beer_check, fridge_check = SensorValidator(), SensorValidator()
+    beer_check, fridge_check, room_check = SensorValidator(), SensorValidator(), SensorValidator()
     run = Run(sample_s)
     start = board.clock.now
     next_sample = start
@@ -105,9 +105,10 @@ def run_fermentation(
         values = reading.get("s", {})
         beer = beer_check.update(values.get("1"), now)
         fridge = fridge_check.update(values.get("2"), now)
+        room = room_check.update(values.get("3"), now)
         setpoint = profile.setpoint_at(now - start)
         mode = "beer" if setpoint is not None else "off"
-        decision = control.tick(now, mode, setpoint, None, beer, fridge)
+        decision = control.tick(now, mode, setpoint, None, beer, fridge, room)
         wanted = (("cool", COOL_SLOT, decision.cool_on), ("heat", HEAT_SLOT, decision.heat_on))
         for name, slot, want in wanted:
             if want != board_on[name]:
