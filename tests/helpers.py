@@ -247,3 +247,15 @@ class ServerProcess:
         if not self._log_file.closed:
             self._log_file.flush()
         return self.log_path.read_text()
+
+
+def assert_error(status: int, reply: Any, expected: int, code: str | None = None) -> dict[str, Any]:
+    """The reply is protocol.md §4's error shape with the expected status (and code)."""
+    assert status == expected, reply
+    assert isinstance(reply, dict) and set(reply) == {"error"}, reply
+    error = reply["error"]
+    assert set(error) <= {"code", "message", "field"}, error
+    assert isinstance(error["message"], str) and error["message"].strip(), error
+    if code is not None:
+        assert error["code"] == code, error
+    return error

@@ -13,7 +13,7 @@ import pytest
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
 
 from app import __version__
-from tests.helpers import bearer, connect, http
+from tests.helpers import assert_error, bearer, connect, http
 
 REFERENCE = Path(__file__).resolve().parents[2].parent / "shared" / "reference"
 CSV = {"Content-Type": "text/csv"}
@@ -44,16 +44,6 @@ async def get(server, path: str) -> Any:
     status, reply = await http(server, "GET", path)
     assert status == 200, reply
     return reply
-
-
-def assert_error(status: int, reply: Any, expected: int, code: str | None = None) -> dict[str, Any]:
-    assert status == expected, reply
-    assert isinstance(reply, dict) and set(reply) == {"error"}, reply
-    error = reply["error"]
-    assert isinstance(error["message"], str) and error["message"], error
-    if code is not None:
-        assert error["code"] == code, error
-    return error
 
 
 async def import_csv(server, text: str, query: str = "", expected: int = 201) -> Any:

@@ -19,7 +19,7 @@ from sqlalchemy import text
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
 from tornado.websocket import websocket_connect
 
-from tests.helpers import WsClient, connect, http
+from tests.helpers import WsClient, assert_error, connect, http
 
 DEFAULTS = {
     "units": "C",
@@ -30,16 +30,6 @@ DEFAULTS = {
     "public_read": True,
 }
 CONTROLLER = {"name": "Cellar", "kind": "simulator"}
-
-
-def assert_error(status: int, reply: Any, expected: int, code: str | None = None) -> dict[str, Any]:
-    assert status == expected, reply
-    assert isinstance(reply, dict) and set(reply) == {"error"}, reply
-    error = reply["error"]
-    assert isinstance(error["message"], str) and error["message"], error
-    if code is not None:
-        assert error["code"] == code, error
-    return error
 
 
 async def get(server, path: str) -> Any:

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import connect, http
+from tests.helpers import assert_error, connect, http
 
 COLLECTIONS = ("controllers", "chambers", "devices", "profiles")
 JSON = {"Content-Type": "application/json"}
@@ -77,16 +77,6 @@ async def world(server) -> dict[str, int]:
         "ale": ale["id"],
         "mash": mash["id"],
     }
-
-
-def assert_error(status: int, reply: Any, expected_status: int, code: str) -> dict[str, Any]:
-    assert status == expected_status, reply
-    assert isinstance(reply, dict) and set(reply) == {"error"}, reply
-    error = reply["error"]
-    assert set(error) <= {"code", "message", "field"}, error
-    assert error["code"] == code, error
-    assert isinstance(error["message"], str) and error["message"].strip(), error
-    return error
 
 
 async def refused(
