@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -182,6 +182,22 @@ def _last_content_line(lines: list[str]) -> int:
 # import
 
 
+def _data_rows(lines: list[str], end: int, warnings: list[str]) -> Iterator[tuple[int, list[str]]]:
+    """(line number, cells) of each data row after the header; blank lines are skipped
+    with a warning, and more than MAX_ROWS rows are refused at the first one too many."""
+    rows = 0
+    for index in range(1, end):
+        number = index + 1
+        raw = lines[index]
+        if not raw.strip():
+            warnings.append(f"line {number}: skipped a blank line")
+            continue
+        if rows == MAX_ROWS:
+            raise ProfileCsvError(number, f"more than {MAX_ROWS} data rows")
+        rows += 1
+        yield number, _cells(raw)
+
+
 def parse_profile_csv(text: str, units: str = "C") -> ImportedProfile:
     """Read a BrewPi profile CSV and return its name, points (temperatures in °C) and warnings.
 
@@ -234,15 +250,7 @@ def parse_profile_csv(text: str, units: str = "C") -> ImportedProfile:
 
     points: list[CsvPoint] = []
     dates: list[tuple[int, str, float]] = []  # (line, date cell, days) for the consistency check
-    for index in range(1, end):
-        number = index + 1
-        raw = lines[index]
-        if not raw.strip():
-            warnings.append(f"line {number}: skipped a blank line")
-            continue
-        if len(points) == MAX_ROWS:
-            raise ProfileCsvError(number, f"more than {MAX_ROWS} data rows")
-        cells = _cells(raw)
+    for number, cells in _data_rows(lines, end, warnings):
         while len(cells) > 3 and cells[-1] == "":  # spreadsheets pad rows to the widest row
             cells.pop()
         if len(cells) != 3:
@@ -335,15 +343,7 @@ def _parse_2012(
     points: list[CsvPoint] = []
     start: datetime | None = None
     previous: datetime | None = None
-    for index in range(1, end):
-        number = index + 1
-        raw = lines[index]
-        if not raw.strip():
-            warnings.append(f"line {number}: skipped a blank line")
-            continue
-        if len(points) == MAX_ROWS:
-            raise ProfileCsvError(number, f"more than {MAX_ROWS} data rows")
-        cells = _cells(raw)
+    for number, cells in _data_rows(lines, end, warnings):
         if len(cells) != 2:
             raise ProfileCsvError(
                 number, f"row has {len(cells)} cells; expected 2 in the 2012 format (date,setting)"
