@@ -10,6 +10,7 @@ from devices.simulator.board import SimulatedBoard
 from devices.simulator.inprocess import parse_options
 from devices.simulator.probes import rom_for
 from devices.transport import transport_for
+from tests.devices.test_simulator_links import COOLER
 
 
 @pytest.mark.gen_test(timeout=20)
@@ -23,18 +24,7 @@ async def test_driver_runs_a_simulator_controller_in_process():
         await driver.wait_online(5)
         assert driver.identity["board"] == "sim"
         await driver.configure({"slot": 1, "kind": "sensor", "onewire": rom_for("beer"), "offset": 0})
-        await driver.configure(
-            {
-                "slot": 3,
-                "kind": "output",
-                "pin": 5,
-                "invert": False,
-                "min_on_s": 180,
-                "min_off_s": 300,
-                "group": 1,
-                "dead_s": 600,
-            }
-        )
+        await driver.configure(COOLER)
         reading = await driver.read()
         assert 15 < reading.sensors[1] < 25
         # at 600x, the 600 s dead time from boot passes in about a second of wall time
