@@ -67,11 +67,18 @@ class PubSubConfig(_Section):
     )
 
 
+class ControlConfig(_Section):
+    sample_on_first_start: bool = Field(
+        True, description="On an empty database, create a simulated fermenter running a sample ale profile."
+    )
+
+
 class Config(_Section):
     server: ServerConfig = ServerConfig()
     storage: StorageConfig = StorageConfig()
     logging: LoggingConfig = LoggingConfig()
     pubsub: PubSubConfig = PubSubConfig()
+    control: ControlConfig = ControlConfig()
 
 
 # CLI flag -> dotted config key; the flags in maelstrom.py are built from this table.

@@ -20,6 +20,9 @@ from .api.openapi import OpenApiHandler, build_document
 from .api.routes import build_routes
 from .auth import Auth, cookie_secret
 from .config import Config
+from .control.alarm_service import AlarmService
+from .control.loop import ControlService
+from .control.sample import install_sample
 from .db.engine import default_url, make_engine, make_sessionmaker, migrate
 from .pubsub.errors import CLOSE_GOING_AWAY
 from .pubsub.hub import Hub, HubLimits
@@ -93,10 +96,17 @@ class Maelstrom:
         self.auth.ensure_password()
         self.auth.load_tokens()
         self.hub.subscribe(LogRecorder(self.sessions), "logs")
+        if self.config.control.sample_on_first_start:
+            install_sample(self.sessions)
+        self.alarms = AlarmService(self.sessions, self.hub)
+        self.alarms.start()
+        tick_period_s = self.settings.get("tick_period_s")
+        self.control = ControlService(self.sessions, self.hub, self.alarms, tick_period_s)
 
     async def start(self) -> None:
         """Open the database, bind, serve, start timers, then tell systemd we are ready."""
         self.open_database()
+        await self.control.start()
         server_config = self.config.server
         sockets = bind_sockets(server_config.port, server_config.address or None)
         self.ports = sorted({sock.getsockname()[1] for sock in sockets})
@@ -129,6 +139,7 @@ class Maelstrom:
             timer.stop()
         if self.http_server is not None:
             self.http_server.stop()
+        await self.control.stop()  # outputs off before the boards are let go
         self.registry.close_all(CLOSE_GOING_AWAY, "server stopping")
         if self.http_server is not None:
             try:

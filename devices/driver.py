@@ -170,7 +170,8 @@ class BoardDriver:
         while not self._stopping:
             try:
                 await self._connect_once()
-            except (OSError, BoardUnavailable, BoardError) as error:
+            except (OSError, ValueError, BoardUnavailable, BoardError) as error:
+                # ValueError: an address the transport cannot use; keep trying, it may be fixed
                 self.log.info("%s: cannot connect: %s; retrying in %.1f s", self.name, error, delay)
                 self._drop_link(str(error), announce=False)
                 await asyncio.sleep(delay)

@@ -20,6 +20,7 @@ def server_config(tmp_path: Path) -> dict[str, Any]:
         "storage": {"data_dir": str(tmp_path / "data")},
         "logging": {"level": "DEBUG"},
         "pubsub": {},
+        "control": {"sample_on_first_start": False},  # tests build what they need
     }
 
 

@@ -3,10 +3,13 @@ setpoints are stored here; the control loop picks them up on its next tick."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from sqlalchemy.orm import Session
 
+from ..control.profile_commands import CommandError, apply_command
+from ..control.profiles import FermentationProfile, Point, ProfileRun
 from ..db.models import Chamber, Controller, Profile
 from .base import ApiError
 from .crud import Parent, Resource
@@ -14,7 +17,10 @@ from .schemas import ChamberDetail, ChamberIn, ChamberOut, ChamberPatch
 
 
 def _apply(session: Session, row: Chamber, values: dict[str, Any]) -> None:
+    command = values.pop("profile_command", None)
+    before = (row.mode, row.profile_id)
     profile_id = values.get("profile_id")
+    profile = None
     if profile_id is not None:
         profile = session.get(Profile, profile_id)
         if profile is None:
@@ -30,6 +36,45 @@ def _apply(session: Session, row: Chamber, values: dict[str, Any]) -> None:
             )
     for name, value in values.items():
         setattr(row, name, value)
+    _run_profile(row, profile, command, before)
+
+
+def _run_profile(
+    row: Chamber, profile: Profile | None, command: dict[str, Any] | None, before: tuple[str, int | None]
+) -> None:
+    """Start, pause, resume, stop or confirm the profile run (docs/control.md "Profile runs").
+
+    Choosing mode `profile` starts the chosen profile when none runs; choosing another
+    profile in mode `profile` starts that one; leaving mode `profile` stops the run."""
+    kind = profile.kind if profile is not None else "fermentation"
+    now = time.time()
+    running = bool((row.profile_state or {}).get("run"))
+    try:
+        if command is not None:
+            if command["action"] == "stop" and kind == "fermentation" and profile is not None:
+                _hold_current_temperature(row, profile, now)
+            apply_command(row, command["action"], now, kind, command["offset_days"] * 86400)
+        elif row.mode == "profile" and (not running or before != ("profile", row.profile_id)):
+            apply_command(row, "start", now, kind)
+        elif before[0] == "profile" and row.mode != "profile" and running:
+            row.profile_state, row.profile_started_at, row.profile_paused_at = {}, None, None
+    except CommandError as error:
+        raise ApiError(409, "conflict", str(error), "profile_command") from None
+
+
+def _hold_current_temperature(row: Chamber, profile: Profile, now: float) -> None:
+    """A fermenter whose profile stops holds the beer where the profile had it."""
+    state = row.profile_state or {}
+    if not state.get("run") or not profile.points:
+        return
+    try:
+        elapsed = ProfileRun.from_state(state).elapsed_s(now)
+    except ValueError:
+        return
+    points = [Point(p.offset_days, p.temperature, p.event) for p in profile.points]
+    setpoint = FermentationProfile(points).setpoint_at(elapsed)
+    if setpoint is not None:
+        row.beer_setpoint = round(setpoint, 2)
 
 
 def _check_delete(session: Session, row: Chamber) -> None:

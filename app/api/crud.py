@@ -90,7 +90,8 @@ class Resource:
 
     def fields_of(self, row: Any) -> dict[str, Any]:
         """The row as create-model input, to validate a PATCH merged onto it."""
-        return {name: getattr(row, name) for name in self.create.model_fields}
+        # fields that are commands, not columns (a chamber's profile_command), start unset
+        return {name: getattr(row, name) for name in self.create.model_fields if hasattr(row, name)}
 
 
 def default_apply(session: Session, row: Any, values: dict[str, Any]) -> None:

@@ -9,9 +9,13 @@ from typing import Any
 
 from ..pubsub.http import ChannelListHandler, ChannelPublishHandler, PublishHandler
 from . import chambers, controllers, devices, profiles, tokens
+from .alarms import AlarmAckHandler, AlarmsHandler
 from .crud import CollectionHandler, ItemHandler, Resource
 from .logs import LogsHandler
 from .schemas import (
+    AlarmAckIn,
+    AlarmAckOut,
+    AlarmOut,
     LoginIn,
     LogOut,
     PasswordIn,
@@ -343,6 +347,42 @@ def build_routes(publish_max_bytes: int) -> list[Route]:
                 ),
             ),
             "logs",
+        ),
+        Route(
+            "/api/alarms",
+            "/api/alarms",
+            AlarmsHandler,
+            {},
+            (
+                Op(
+                    "get",
+                    "Alarms, newest first: the listed ones (active or latched) or all",
+                    response=("list", AlarmOut),
+                    errors=(400, *READ_ERRORS),
+                    query=(
+                        ("state", "string", "open (default: active or not yet acknowledged) or all"),
+                        ("limit", "integer", "1-1000, default 100"),
+                        ("source", "string", "exact source, e.g. chamber/1"),
+                    ),
+                ),
+            ),
+            "alarms",
+        ),
+        Route(
+            "/api/alarms/ack",
+            "/api/alarms/ack",
+            AlarmAckHandler,
+            {},
+            (
+                Op(
+                    "post",
+                    "Acknowledge alarms by id, or all of them",
+                    request=AlarmAckIn,
+                    response=AlarmAckOut,
+                    errors=WRITE_ERRORS,
+                ),
+            ),
+            "alarms",
         ),
         Route(
             "/api/status",

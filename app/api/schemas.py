@@ -9,6 +9,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
+from devices.simulator.inprocess import parse_options as parse_simulator_options
+
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
 Setpoint = Annotated[float, Field(ge=-5, le=110, allow_inf_nan=False, description="°C")]
 Id = Annotated[int, Field(ge=1, le=2**53)]
@@ -37,6 +39,9 @@ class Out(BaseModel):
 
 
 # -- controllers --------------------------------------------------------------------------
+MAX_LIVE_SIMULATOR_SPEED = 20.0
+
+
 class ControllerIn(Strict):
     name: Name
     kind: Literal["arduino", "sparkcore", "simulator"]
@@ -57,6 +62,13 @@ class ControllerIn(Strict):
             match = _HOST_PORT.fullmatch(address)
             if not (_SERIAL_PORT.fullmatch(address) or (match and 1 <= int(match.group(1)) <= 65535)):
                 raise ValueError("address of a sparkcore must be host:port (port 1-65535) or a serial port")
+        if self.kind == "simulator":
+            speed = parse_simulator_options(address)["speed"]  # its ValueError names a bad option
+            if speed > MAX_LIVE_SIMULATOR_SPEED:
+                raise ValueError(
+                    f"a live simulator runs at most speed={MAX_LIVE_SIMULATOR_SPEED:g}: faster, the board's "
+                    "30 s dead-man fires between the loop's 1 s ticks (bench/ runs faster, off-line)"
+                )
         return self
 
 
@@ -93,6 +105,13 @@ class AlarmLimits(Strict):
 TuningValue = Annotated[float, Field(ge=0, le=1e6, allow_inf_nan=False)]
 
 
+class ProfileCommand(Strict):
+    action: Literal["start", "pause", "resume", "stop", "confirm"] = Field(
+        description="start (again from offset_days), pause, resume, stop, or confirm a mash step"
+    )
+    offset_days: float = Field(0.0, ge=0, le=3650, allow_inf_nan=False, description="start part-way")
+
+
 class ChamberIn(Strict):
     controller_id: Id
     name: Name
@@ -105,6 +124,7 @@ class ChamberIn(Strict):
     )
     alarm_limits: AlarmLimits = Field(default_factory=AlarmLimits)
     profile_id: Id | None = None
+    profile_command: ProfileCommand | None = Field(None, description="act on the profile run")
 
     @model_validator(mode="after")
     def _mode_has_what_it_needs(self) -> ChamberIn:
@@ -130,6 +150,7 @@ class ChamberPatch(Strict):
     tuning: dict[str, TuningValue] | None = None
     alarm_limits: AlarmLimits | None = None
     profile_id: Id | None = None
+    profile_command: ProfileCommand | None = None
 
 
 class ChamberOut(Out):
@@ -324,6 +345,35 @@ class LogOut(Out):
     source: str
     level: str
     message: str
+
+
+class AlarmOut(Out):
+    id: int
+    source: str
+    code: str
+    severity: str
+    message: str
+    state: str
+    raised_at: datetime
+    acknowledged_at: datetime | None
+    cleared_at: datetime | None
+
+
+class AlarmAckIn(Strict):
+    ids: list[Annotated[int, Field(ge=1, le=2**53)]] | None = Field(
+        None, max_length=100, description="alarm ids to acknowledge"
+    )
+    all: bool = Field(False, description="acknowledge every listed alarm")
+
+    @model_validator(mode="after")
+    def _one_of(self) -> AlarmAckIn:
+        if (self.ids is None) == (not self.all):
+            raise ValueError("give either ids or all: true")
+        return self
+
+
+class AlarmAckOut(BaseModel):
+    acknowledged: list[int]
 
 
 class Deleted(BaseModel):

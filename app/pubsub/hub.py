@@ -120,6 +120,9 @@ class Hub:
         self.channels: dict[str, Channel] = {}
         self._patterns: dict[str, tuple[tuple[str, ...], dict[Subscriber, None]]] = {}
         self._subscriptions: dict[Subscriber, set[str]] = {}
+        # channel -> check run on outside publications before anything is published; it
+        # raises ValueError naming the problem (e.g. `alarms` takes only alarm messages)
+        self.external_checks: dict[str, Callable[[Any], None]] = {}
 
     # -- channels -------------------------------------------------------------------------
     def _channel(self, name: str) -> Channel:
@@ -146,6 +149,12 @@ class Hub:
         names.check_name(channel_name)
         if external and names.is_server_owned(channel_name):
             raise PubSubError(FORBIDDEN, f"channel {channel_name} is server-owned", "channel")
+        check = self.external_checks.get(channel_name) if external else None
+        if check is not None:
+            try:
+                check(data)
+            except ValueError as error:
+                raise PubSubError(BAD_REQUEST, str(error), "data") from None
         try:
             data_json = encode_json(data)
         except (TypeError, ValueError) as error:

@@ -1,6 +1,7 @@
 """Run a simulated board in real time (or N times faster) on a pseudo-terminal or TCP port.
 
     python -m devices.simulator --pty [--link /tmp/ttyACM-sim] [--plant fridge] [--speed 60] [--seed 1]
+                                [--edges edges.jsonl]
     python -m devices.simulator --tcp 6666 ...
 
 With --pty the first line on stdout is the pty's path (and --link keeps a symlink pointing
@@ -15,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import logging
 import os
 import signal
@@ -169,6 +171,8 @@ async def run(args: argparse.Namespace) -> None:
     stop = asyncio.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
+    edges = args.edges.open("a") if args.edges is not None else None
+    written = 0
     last = time.monotonic()
     while not stop.is_set():
         with contextlib.suppress(asyncio.TimeoutError):
@@ -179,6 +183,15 @@ async def run(args: argparse.Namespace) -> None:
         for line in board.take_outbox():
             if link.plugged:
                 link.send(line)
+        if edges is not None and len(board.firmware.edges) > written:
+            for edge in board.firmware.edges[written:]:  # appended as they happen: kill-safe
+                edges.write(
+                    json.dumps({"t": edge.t, "slot": edge.slot, "pin": edge.pin, "on": edge.on}) + "\n"
+                )
+            edges.flush()
+            written = len(board.firmware.edges)
+    if edges is not None:
+        edges.close()
     link.unplug()
     if args.link is not None:
         with contextlib.suppress(FileNotFoundError):
@@ -196,6 +209,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--plant", choices=sorted(WIRING), default="fridge")
     parser.add_argument("--speed", type=float, default=1.0, help="simulated seconds per wall second")
     parser.add_argument("--seed", type=int, default=0, help="seed for sensor noise")
+    parser.add_argument(
+        "--edges", type=Path, help="append every relay pin edge here as a JSON line {t, slot, pin, on}"
+    )
     parser.add_argument("--log-level", default="WARNING")
     args = parser.parse_args(argv)
     if not 0 < args.speed <= 100_000:

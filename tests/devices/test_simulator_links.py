@@ -160,11 +160,13 @@ async def test_board_reboot_is_reported(pty_simulator):
     driver.start()
     try:
         await driver.wait_online(5)
+        # the power-on B: line may still sit in the pty when a busy host opens it late
+        before = len(events)
         await driver.request("x", {"fault": "reboot"})
         for _ in range(50):
-            if any(e.kind == "boot" for e in events):
+            if any(e.kind == "boot" for e in events[before:]):
                 break
             await asyncio.sleep(0.05)
-        assert [e.detail for e in events if e.kind == "boot"] == [{"reason": "watchdog"}]
+        assert [e.detail for e in events[before:] if e.kind == "boot"] == [{"reason": "watchdog"}]
     finally:
         await driver.stop()

@@ -1,0 +1,117 @@
+"""The server's alarm book: persisted in the `alarm` table, published on `alarms`.
+
+Every transition from the book (raised, re-raised, acknowledged, cleared) is written to
+the database first and then published as `{"alarms": [...]}`, so a client never sees an
+alarm that a restart would lose. Outside publications on `alarms` are checked before they
+are published (a bad one is refused with an error naming the problem) and then acted on:
+`{"alarms": [{source, code, msg}]}` raises, `{"acknowledge": true | [ids]}` acknowledges.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, Literal
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from ..db.models import Alarm
+from ..pubsub.hub import Hub, Message
+from .alarms import Acknowledge, AlarmBook, AlarmChange, Finding, parse_alarm_publication
+
+log = logging.getLogger(__name__)
+CHANNEL = "alarms"
+
+
+def check_publication(data: Any) -> None:
+    """Refuse (ValueError) anything on `alarms` that is not an alarm or acknowledge message."""
+    parse_alarm_publication(data)
+
+
+class AlarmService:
+    def __init__(self, sessions: sessionmaker[Session], hub: Hub, clock: Callable[[], float] = time.time):
+        self._sessions = sessions
+        self.hub = hub
+        self._clock = clock
+        self.book = AlarmBook()
+
+    def start(self) -> None:
+        with self._sessions() as session:
+            rows = session.scalars(
+                select(Alarm).where(or_(Alarm.cleared_at.is_(None), Alarm.acknowledged_at.is_(None)))
+            ).all()
+            self.book = AlarmBook.from_records(rows)
+        self.hub.external_checks[CHANNEL] = check_publication
+        self.hub.subscribe(self, CHANNEL)
+
+    def stop(self) -> None:
+        self.hub.external_checks.pop(CHANNEL, None)
+        self.hub.unsubscribe_all(self)
+
+    # -- what the control loop and the REST API call ---------------------------------------
+    def apply(self, source: str, findings: Mapping[str, Finding | None]) -> list[AlarmChange]:
+        """Raise or clear a chamber's alarms from one evaluation of its rules."""
+        return self._record(self.book.apply(source, findings, self._clock()))
+
+    def raise_(self, source: str, code: str, severity: str, msg: str) -> AlarmChange | None:
+        changes = self._record([self.book.raise_(source, code, severity, msg, self._clock())])
+        return changes[0] if changes else None
+
+    def clear(self, source: str, code: str) -> None:
+        self._record([self.book.clear(source, code, self._clock())])
+
+    def clear_source(self, source: str) -> None:
+        """Clear every alarm of a source that no longer exists (a deleted chamber)."""
+        now = self._clock()
+        self._record([self.book.clear(source, a.code, now) for a in self.book.active() if a.source == source])
+
+    def acknowledge(self, ids: Iterable[int] | Literal["all"]) -> list[AlarmChange]:
+        return self._record(self.book.acknowledge(ids, self._clock()))
+
+    # -- the `alarms` channel ---------------------------------------------------------------
+    def deliver(self, message: Message) -> None:
+        # after this publication has reached every subscriber: our broadcast must follow it
+        asyncio.get_running_loop().call_soon(self._handle, message)
+
+    def _handle(self, message: Message) -> None:
+        try:
+            parsed = parse_alarm_publication(message.data)
+        except ValueError as error:  # the server's own broadcasts always parse
+            log.warning("alarms message %d ignored: %s", message.seq, error)
+            return
+        if isinstance(parsed, Acknowledge):
+            self.acknowledge(parsed.ids)
+        elif parsed:
+            self._record(self.book.raise_outside(parsed, self._clock()))
+
+    def _record(self, changes: Iterable[AlarmChange | None]) -> list[AlarmChange]:
+        done = [change for change in changes if change is not None]
+        if not done:
+            return []
+        stored = []
+        with self._sessions.begin() as session:
+            for change in done:
+                if change.id is None:
+                    row = Alarm(**change.row_values())
+                    session.add(row)
+                    session.flush()
+                    stored.append(self.book.assign_id(change, row.id))
+                else:
+                    row = session.get(Alarm, change.id)
+                    if row is not None:
+                        for name, value in change.row_values().items():
+                            setattr(row, name, value)
+                    stored.append(change)
+        for change in stored:
+            log.info(
+                "alarm %s %s/%s: %s",
+                change.event,
+                change.alarm.source,
+                change.alarm.code,
+                change.alarm.message,
+            )
+        self.hub.publish(CHANNEL, {"alarms": [change.as_message() for change in stored]})
+        return stored

@@ -1,0 +1,337 @@
+"""One chamber in the running control loop: its wiring on the board, its controller, its
+sensor validators, alarm rules and profile run, and one tick of all of them.
+
+A chamber is built once and then re-configured in place when its settings change (mode,
+setpoints, limits, profile commands), so the relays keep their timers: a setpoint change
+never restarts a compressor's min-off or the heat/cool dead time. Only a change of wiring
+(which slots, pins or min times) builds it anew, conservatively held off as after a boot.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from ..db.models import Chamber, Profile
+from .alarms import AlarmLimits, ChamberAlarmRules, ChamberTick
+from .chamber import Decision, FermenterControl, FermenterTuning
+from .profiles import (
+    FermentationProfile,
+    MashRun,
+    MashSchedule,
+    Point,
+    ProfileRun,
+    Step,
+    setpoint_jump_after_outage,
+)
+from .sensors import SensorStatus, SensorValidator
+
+log = logging.getLogger(__name__)
+
+SENSOR_FUNCTIONS = {"beer_temp": "beer", "fridge_temp": "fridge", "room_temp": "room"}
+OUTPUT_FUNCTIONS = ("heat", "cool")
+SWITCH_FUNCTIONS = {"door": "door_open", "level_high": "high_level", "pilot_light": "pilot_out"}
+SEEN_EVERY_S = 60.0  # how often a running fermentation profile records that we were alive
+MASH_SAVE_EVERY_S = 10.0  # hold progress since the last save does not count after a restart
+OUTAGE_S = 180.0  # a gap in `seen_at` longer than this was the server being down
+
+
+@dataclass(frozen=True)
+class Wiring:
+    """What a chamber uses on its board; a change of any of it rebuilds the chamber."""
+
+    kind: str
+    sensors: tuple[tuple[str, int], ...]  # (beer|fridge|room, slot)
+    outputs: tuple[tuple[str, int, int, int], ...]  # (heat|cool, slot, min_on_s, min_off_s)
+    switches: tuple[tuple[str, int], ...]  # (door_open|high_level|pilot_out, slot)
+
+    @classmethod
+    def of(cls, row: Chamber) -> Wiring:
+        devices = sorted(row.devices, key=lambda d: d.id)
+        return cls(
+            kind=row.kind,
+            sensors=tuple(
+                (SENSOR_FUNCTIONS[d.function], d.slot)
+                for d in devices
+                if d.function in SENSOR_FUNCTIONS and d.slot
+            ),
+            outputs=tuple(
+                (d.function, d.slot, d.min_on_s, d.min_off_s)
+                for d in devices
+                if d.function in OUTPUT_FUNCTIONS and d.slot
+            ),
+            switches=tuple(
+                (SWITCH_FUNCTIONS[d.function], d.slot)
+                for d in devices
+                if d.function in SWITCH_FUNCTIONS and d.slot
+            ),
+        )
+
+    def sensor_slot(self, name: str) -> int | None:
+        return next((slot for role, slot in self.sensors if role == name), None)
+
+    def output_slot(self, name: str) -> int | None:
+        return next((slot for role, slot, *_ in self.outputs if role == name), None)
+
+
+def _tuning(row: Chamber, wiring: Wiring) -> FermenterTuning:
+    values: dict[str, Any] = {}
+    for role, _slot, min_on_s, min_off_s in wiring.outputs:
+        if role == "cool":
+            # a compressor never runs with less protection than control.md's defaults
+            values["cool_min_on_s"] = float(max(min_on_s, 180))
+            values["cool_min_off_s"] = float(max(min_off_s, 300))
+        else:
+            values["heat_min_on_s"], values["heat_min_off_s"] = float(min_on_s), float(min_off_s)
+    known = FermenterTuning.__dataclass_fields__
+    values.update({k: float(v) for k, v in (row.tuning or {}).items() if k in known and k not in values})
+    return FermenterTuning(**values)
+
+
+def _iso(epoch_s: float) -> str:
+    return datetime.fromtimestamp(epoch_s, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+class ChamberRuntime:
+    def __init__(self, row: Chamber, boot: float, log_line: Any) -> None:
+        self.id = row.id
+        self.wiring = Wiring.of(row)
+        self.tuning = _tuning(row, self.wiring)
+        self.control = FermenterControl(self.tuning, boot)
+        self.validators = {name: SensorValidator(powered_at=boot) for name in ("beer", "fridge", "room")}
+        self.board_on = {"heat": False, "cool": False}
+        self._log_line = log_line  # (chamber, level, text) -> None: publishes on `logs`
+        self.name = row.name
+        self.mode = "off"
+        self.beer_set_c: float | None = None
+        self.fridge_set_c: float | None = None
+        self.rules = ChamberAlarmRules(row.name)
+        self.profile_name: str | None = None
+        self.fermentation: FermentationProfile | None = None
+        self.schedule: MashSchedule | None = None
+        self.run: ProfileRun | None = None
+        self.mash: MashRun | None = None
+        self.state: dict[str, Any] = {}  # the stored run, as last loaded or saved
+        self.saved_at = 0.0
+        self.setpoint_changed_at: float | None = None
+        self.last_setpoint: float | None = None
+        self.last_elapsed_s: float | None = None
+
+    @property
+    def kind(self) -> str:
+        return self.wiring.kind
+
+    # -- settings -------------------------------------------------------------------------
+    def configure(self, row: Chamber, profile: Profile | None, now_wall: float) -> None:
+        """Take the stored settings; keeps the controller and its relays."""
+        if row.mode != self.mode:
+            self._log_line(self, "info", f"mode {self.mode} -> {row.mode}")
+        self.name, self.mode = row.name, row.mode
+        if (row.beer_setpoint, row.fridge_setpoint) != (self.beer_set_c, self.fridge_set_c):
+            self.setpoint_changed_at = now_wall
+        self.beer_set_c, self.fridge_set_c = row.beer_setpoint, row.fridge_setpoint
+        self.rules.name = row.name
+        self.rules.limits = AlarmLimits.from_settings(row.alarm_limits)
+        self._take_profile(profile)
+        state = dict(row.profile_state or {})
+        if state.get("run") != self.state.get("run") or state.get("rev") != self.state.get("rev"):
+            self._take_run(state, now_wall)
+
+    def _take_profile(self, profile: Profile | None) -> None:
+        self.profile_name = profile.name if profile is not None else None
+        self.fermentation = self.schedule = None
+        if profile is None:
+            return
+        if profile.kind == "fermentation" and profile.points:
+            self.fermentation = FermentationProfile(
+                [Point(p.offset_days, p.temperature, p.event) for p in profile.points]
+            )
+        elif profile.kind == "mash":
+            self.schedule = MashSchedule(
+                [Step(s.name, s.temperature, s.hold_min, s.ramp_c_per_min, s.confirm) for s in profile.steps]
+            )
+
+    def _take_run(self, state: dict[str, Any], now_wall: float) -> None:
+        """A run from the database: at start-up, or after a command through the API."""
+        fresh = not self.state  # nothing loaded before: this process is just starting it
+        self.state = state
+        self.run = self.mash = None
+        self.last_elapsed_s = None
+        if not state.get("run"):
+            return
+        try:
+            if state.get("kind") == "mash":
+                if self.schedule is None:
+                    raise ValueError("the chamber's profile is not a mash profile")
+                self.mash = MashRun.from_state(self.schedule, state)
+            else:
+                self.run = ProfileRun.from_state(state)
+        except ValueError as error:
+            self._log_line(self, "error", f"stored profile run unusable, control off: {error}")
+            return
+        seen_at = state.get("seen_at")
+        if fresh and isinstance(seen_at, int | float) and now_wall - seen_at > OUTAGE_S:
+            self._log_outage(float(seen_at), now_wall)
+
+    def _log_outage(self, seen_at: float, now_wall: float) -> None:
+        down = f"no control from {_iso(seen_at)} to {_iso(now_wall)} ({(now_wall - seen_at) / 3600:.2f} h)"
+        if self.run is not None and self.fermentation is not None:
+            before, after = self.run.elapsed_s(seen_at), self.run.elapsed_s(now_wall)
+            jump = setpoint_jump_after_outage(self.fermentation, before, after)
+            text = f"{down}; profile {self.profile_name} carries on at day {after / 86400:.2f}"
+            if jump is not None:
+                text += f"; {jump.describe()}"
+            for event in self.fermentation.events_between(before, after):
+                text += f"; event passed while down: {event.event}"
+            self._log_line(self, "warning", text)
+        elif self.mash is not None:
+            step = self.mash.step
+            self._log_line(
+                self,
+                "warning",
+                f"{down}; mash step {step.name if step else '-'} keeps "
+                f"{self.mash.hold_done_s / 60:.1f} min of hold done, the downtime does not count",
+            )
+
+    # -- one tick -------------------------------------------------------------------------
+    def setpoint(self, now_wall: float, vessel_c: float | None) -> tuple[float | None, dict[str, Any] | None]:
+        """The beer (or vessel) setpoint now and the profile progress for the tick record."""
+        if self.mode != "profile":
+            return self.beer_set_c, None
+        if self.run is not None and self.fermentation is not None:
+            elapsed = self.run.elapsed_s(now_wall)
+            self._pass_events(elapsed)
+            following = self.fermentation.next_event_after(elapsed)
+            progress = {
+                "name": self.profile_name,
+                "elapsed_days": round(elapsed / 86400, 4),
+                "progress": round(self.fermentation.progress(elapsed), 4),
+                "paused": self.run.paused,
+                "next_event": None
+                if following is None
+                else {"event": following.event, "in_s": round(following.offset_s - elapsed)},
+            }
+            return self.fermentation.setpoint_at(elapsed), progress
+        if self.mash is not None:
+            if self.state.get("paused_at") is not None:
+                step = self.mash.step
+                return (step.temperature_c if step else None), {"name": self.profile_name, "paused": True}
+            status = self.mash.update(now_wall, vessel_c)
+            return status.setpoint_c, {
+                "name": self.profile_name,
+                "step": status.step_name,
+                "step_index": status.step_index,
+                "phase": status.phase,
+                "hold_remaining_s": round(status.hold_remaining_s),
+                "progress": round(status.progress, 4),
+                "paused": False,
+            }
+        return None, {"name": self.profile_name, "error": "no usable run"}
+
+    def _pass_events(self, elapsed: float) -> None:
+        if (
+            self.last_elapsed_s is not None
+            and self.fermentation is not None
+            and elapsed > self.last_elapsed_s
+        ):
+            for point in self.fermentation.events_between(self.last_elapsed_s, elapsed):
+                self._log_line(self, "info", f"profile {self.profile_name}: {point.event}")
+        self.last_elapsed_s = elapsed
+
+    def tick(self, now: float, now_wall: float, values: dict[int, float | None]) -> Decision:
+        statuses = {
+            name: self.validators[name].update(values.get(self.wiring.sensor_slot(name) or -1), now)
+            for name in ("beer", "fridge", "room")
+        }
+        setpoint, progress = self.setpoint(now_wall, statuses["beer"].value)
+        if setpoint != self.last_setpoint:
+            self.setpoint_changed_at = now_wall
+            self.last_setpoint = setpoint
+        mode = "beer" if self.mode == "profile" else self.mode
+        decision = self.control.tick(
+            now, mode, setpoint, self.fridge_set_c, statuses["beer"], statuses["fridge"], statuses["room"]
+        )
+        self.decision, self.statuses, self.setpoint_c, self.progress = decision, statuses, setpoint, progress
+        return decision
+
+    def alarm_tick(self, now: float, board_online: bool, switches: dict[str, bool]) -> ChamberTick:
+        decision, statuses = self.decision, self.statuses
+        return ChamberTick(
+            mode=self.mode,
+            beer_c=statuses["beer"].value,
+            beer_set_c=self.setpoint_c,
+            fridge_c=statuses["fridge"].value,
+            beer_lost=statuses["beer"].lost and self.wiring.sensor_slot("beer") is not None,
+            fridge_lost=statuses["fridge"].lost and self.wiring.sensor_slot("fridge") is not None,
+            board_online=board_online,
+            heat_on=self.board_on["heat"],
+            cool_on=self.board_on["cool"],
+            heat_duty=decision.heat_duty,
+            cool_duty=decision.cool_duty,
+            heat_duty_achieved=decision.terms.get("heat_achieved"),
+            cool_duty_achieved=decision.terms.get("cool_achieved"),
+            door_open=switches.get("door_open"),
+            high_level=switches.get("high_level"),
+            pilot_out=switches.get("pilot_out"),
+            setpoint_changed_at=self.setpoint_changed_at,
+            beer_unchanged_s=self.validators["beer"].unchanged_s(now),
+            fridge_unchanged_s=self.validators["fridge"].unchanged_s(now),
+        )
+
+    def record(self, state: str, now_wall: float) -> dict[str, Any]:
+        decision: Decision = self.decision
+        statuses: dict[str, SensorStatus] = self.statuses
+        return {
+            "id": self.id,
+            "name": self.name,
+            "kind": self.kind,
+            "mode": self.mode,
+            "state": state,
+            "beer": statuses["beer"].value,
+            "beer_set": self.setpoint_c,
+            "fridge": statuses["fridge"].value,
+            "fridge_set": decision.air_target_c,
+            "room": statuses["room"].value,
+            "heat": self.board_on["heat"],
+            "cool": self.board_on["cool"],
+            "profile": self.progress,
+            "heat_duty": round(decision.heat_duty, 4),
+            "cool_duty": round(decision.cool_duty, 4),
+            "terms": {key: round(value, 4) for key, value in decision.terms.items()},
+            "holds": {key: round(value, 1) for key, value in decision.holds.items()},
+            "sensors": {
+                name: {"valid": status.valid, "lost": status.lost, "reason": status.reason}
+                for name, status in statuses.items()
+                if self.wiring.sensor_slot(name) is not None
+            },
+            "ts": datetime.fromtimestamp(now_wall, UTC).isoformat().replace("+00:00", "Z"),
+        }
+
+    # -- the stored run -------------------------------------------------------------------
+    def run_state_to_save(self, now_wall: float) -> dict[str, Any] | None:
+        """The run to store now, or None when nothing worth a write changed."""
+        if not self.state.get("run"):
+            return None
+        keys = {k: self.state[k] for k in ("run", "rev", "paused_at", "started_at") if k in self.state}
+        if self.mash is not None:
+            step = self.mash.step
+            waiting = step is not None and step.confirm and self.mash.confirmed_at is None
+            state = {**self.mash.to_state(), **keys, "awaiting_confirm": waiting}
+            changed = {k: v for k, v in state.items() if k != "hold_done_s"} != {
+                k: v for k, v in self.state.items() if k not in ("hold_done_s", "seen_at")
+            }
+            due = now_wall - self.saved_at >= MASH_SAVE_EVERY_S
+        elif self.run is not None:
+            state = {**self.run.to_state(), **keys}
+            changed = False
+            due = now_wall - self.saved_at >= SEEN_EVERY_S
+        else:
+            return None
+        if not (changed or due):
+            return None
+        state["seen_at"] = now_wall
+        self.saved_at = now_wall
+        self.state = state
+        return state

@@ -1,0 +1,212 @@
+"""The control loop in the real server: a simulator controller configured by REST is read
+every tick, its chamber is controlled, and the ticks arrive over a real WebSocket."""
+
+import pytest
+
+from devices.simulator.probes import rom_for
+from tests.helpers import assert_error, connect, http
+
+
+async def make_chamber(server, mode="beer"):
+    _, controller = await http(
+        server,
+        "POST",
+        "/api/controllers",
+        {"name": "Sim", "kind": "simulator", "address": "plant=fridge speed=10 seed=1"},
+    )
+    _, chamber = await http(
+        server,
+        "POST",
+        "/api/chambers",
+        {"controller_id": controller["id"], "name": "Ale", "mode": mode, "beer_setpoint": 18.0},
+    )
+    devices = [
+        {
+            "name": "beer",
+            "function": "beer_temp",
+            "hardware": "onewire",
+            "address": rom_for("beer"),
+            "slot": 1,
+        },
+        {
+            "name": "air",
+            "function": "fridge_temp",
+            "hardware": "onewire",
+            "address": rom_for("fridge"),
+            "slot": 2,
+        },
+        {
+            "name": "room",
+            "function": "room_temp",
+            "hardware": "onewire",
+            "address": rom_for("room"),
+            "slot": 3,
+        },
+        {
+            "name": "compressor",
+            "function": "cool",
+            "hardware": "pin",
+            "address": "5",
+            "slot": 4,
+            "min_on_s": 180,
+            "min_off_s": 300,
+        },
+        {"name": "heater", "function": "heat", "hardware": "pin", "address": "6", "slot": 5},
+    ]
+    for device in devices:
+        status, reply = await http(server, "POST", "/api/devices", {"chamber_id": chamber["id"], **device})
+        assert status == 201, reply
+    return chamber
+
+
+@pytest.mark.gen_test(timeout=60)
+async def test_a_simulated_chamber_is_controlled_and_its_ticks_are_published(server):
+    client = await connect(server)
+    await client.request({"action": "subscribe", "channel": "chamber/+/data"})
+    await client.request({"action": "subscribe", "channel": "data"})
+    chamber = await make_chamber(server)
+    snapshot = record = None
+    for _ in range(100):
+        message = await client.recv(timeout=10)
+        if message["channel"] == "data":
+            snapshot = message["data"]["chambers"]
+        else:
+            assert message["channel"] == f"chamber/{chamber['id']}/data"
+            record = message["data"]
+            assert not (record["heat"] and record["cool"])
+        if snapshot and record and record["beer"] is not None:
+            break
+    assert [entry["id"] for entry in snapshot] == [chamber["id"]]
+    # 20 °C beer, 18 °C wanted: the cooler is wanted, and held by the board's rules from boot
+    assert 15 < record["beer"] < 25 and record["beer_set"] == 18.0
+    assert record["cool_duty"] > 0 and record["heat_duty"] == 0
+    assert record["state"] in ("dead_time", "waiting_min_off", "cooling")
+    assert record["holds"].get("cool", 0) > 0 or record["cool"]
+
+
+@pytest.mark.gen_test(timeout=60)
+async def test_mode_off_by_rest_stops_the_demand(server):
+    client = await connect(server)
+    chamber = await make_chamber(server)
+    await client.request({"action": "subscribe", "channel": f"chamber/{chamber['id']}/data"})
+    for _ in range(100):
+        record = (await client.recv(timeout=10))["data"]
+        if record["cool_duty"] > 0:
+            break
+    status, _ = await http(server, "PATCH", f"/api/chambers/{chamber['id']}", {"mode": "off"})
+    assert status == 200
+    for _ in range(100):
+        record = (await client.recv(timeout=10))["data"]
+        if record["mode"] == "off":
+            break
+    assert record["state"] == "off" and record["cool_duty"] == 0 and not record["cool"] and not record["heat"]
+
+
+async def records(client, chamber_id, until, limit=200):
+    """Tick records of one chamber until `until(record)` holds; returns that record."""
+    for _ in range(limit):
+        message = await client.recv(timeout=10)
+        if message["channel"] == f"chamber/{chamber_id}/data" and until(message["data"]):
+            return message["data"]
+    raise AssertionError("condition never met")
+
+
+async def make_profile(server):
+    status, profile = await http(
+        server,
+        "POST",
+        "/api/profiles",
+        {
+            "name": "Ale",
+            "kind": "fermentation",
+            "points": [
+                {"offset_days": 0, "temperature": 18.0},
+                {"offset_days": 2, "temperature": 18.0},
+                {"offset_days": 3, "temperature": 20.0, "event": "diacetyl rest"},
+            ],
+        },
+    )
+    assert status == 201, profile
+    return profile
+
+
+@pytest.mark.gen_test(timeout=90)
+async def test_a_profile_starts_part_way_pauses_resumes_and_stops_holding_its_temperature(server):
+    chamber = await make_chamber(server)
+    profile = await make_profile(server)
+    client = await connect(server)
+    await client.request({"action": "subscribe", "channel": f"chamber/{chamber['id']}/data"})
+    path = f"/api/chambers/{chamber['id']}"
+    status, reply = await http(
+        server,
+        "PATCH",
+        path,
+        {
+            "mode": "profile",
+            "profile_id": profile["id"],
+            "profile_command": {"action": "start", "offset_days": 2.5},
+        },
+    )
+    assert status == 200, reply
+    assert reply["mode"] == "profile" and reply["profile_state"]["rev"] == 1
+    record = await records(client, chamber["id"], lambda r: r["mode"] == "profile")
+    # half way up the 18 -> 20 ramp of day 2..3
+    assert record["beer_set"] == pytest.approx(19.0, abs=0.01)
+    assert record["profile"]["elapsed_days"] == pytest.approx(2.5, abs=0.001)
+    assert record["profile"]["next_event"]["event"] == "diacetyl rest"
+
+    status, _ = await http(server, "PATCH", path, {"profile_command": {"action": "pause"}})
+    assert status == 200
+    first = await records(client, chamber["id"], lambda r: r["profile"]["paused"])
+    later = await records(client, chamber["id"], lambda r: r["ts"] > first["ts"])
+    assert later["profile"]["elapsed_days"] == first["profile"]["elapsed_days"]
+    status, reply = await http(server, "PATCH", path, {"profile_command": {"action": "pause"}})
+    assert_error(status, reply, 409)
+
+    status, _ = await http(server, "PATCH", path, {"profile_command": {"action": "resume"}})
+    assert status == 200
+    await records(client, chamber["id"], lambda r: not r["profile"]["paused"])
+
+    status, reply = await http(server, "PATCH", path, {"profile_command": {"action": "stop"}})
+    assert status == 200, reply
+    assert reply["mode"] == "beer" and reply["beer_setpoint"] == pytest.approx(19.0, abs=0.01)
+    assert reply["profile_state"] == {}
+    record = await records(client, chamber["id"], lambda r: r["mode"] == "beer")
+    assert record["profile"] is None
+
+
+@pytest.mark.gen_test(timeout=60)
+async def test_profile_commands_that_do_not_fit_are_refused_and_change_nothing(server):
+    chamber = await make_chamber(server)
+    path = f"/api/chambers/{chamber['id']}"
+    for command in ({"action": "pause"}, {"action": "resume"}, {"action": "stop"}, {"action": "confirm"}):
+        status, reply = await http(server, "PATCH", path, {"profile_command": command})
+        assert_error(status, reply, 409)
+    status, reply = await http(server, "PATCH", path, {"profile_command": {"action": "start"}})
+    assert_error(status, reply, 409)  # no profile chosen
+    for command in ({"action": "jump"}, {"action": "start", "offset_days": -1}, {"offset_days": 1}):
+        status, reply = await http(server, "PATCH", path, {"profile_command": command})
+        assert_error(status, reply, 400)
+    _, after = await http(server, "GET", path)
+    assert after["mode"] == "beer" and after["profile_state"] == {}
+
+
+@pytest.mark.gen_test(timeout=120)
+async def test_a_lost_beer_probe_switches_control_off_raises_an_alarm_and_control_resumes(server):
+    chamber = await make_chamber(server)
+    client = await connect(server)
+    await client.request({"action": "subscribe", "channel": f"chamber/{chamber['id']}/data"})
+    await records(client, chamber["id"], lambda r: r["beer"] is not None and r["state"] != "board_offline")
+    [controller] = server.control.controllers.values()
+    await controller.driver.request("x", {"fault": "disconnect", "probe": "beer", "for_s": 200})
+    lost = await records(client, chamber["id"], lambda r: r["state"] == "sensor_lost")
+    assert not lost["heat"] and lost["cool_duty"] == 0 and lost["heat_duty"] == 0
+    assert lost["sensors"]["beer"]["lost"]
+    _, alarms = await http(server, "GET", "/api/alarms")
+    [alarm] = [a for a in alarms if a["code"] == "sensor_lost_beer"]
+    assert alarm["source"] == f"chamber/{chamber['id']}" and alarm["state"] == "active_unacknowledged"
+    back = await records(client, chamber["id"], lambda r: r["state"] != "sensor_lost", limit=400)
+    assert back["beer"] is not None and not back["sensors"]["beer"]["lost"]
+    _, alarms = await http(server, "GET", "/api/alarms")
+    [alarm] = [a for a in alarms if a["code"] == "sensor_lost_beer"]
+    assert alarm["state"] == "cleared_unacknowledged"  # latched until someone acknowledges
