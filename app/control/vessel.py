@@ -15,7 +15,9 @@ Two pieces of plant knowledge, both in `VesselTuning` and both optional (0 turns
   a first-order model of the element (a Smith-predictor-style correction);
 - the losses to the room: the duty a hold needs is fed forward from (setpoint − room),
   so the integral only trims a model error instead of having to find ~15 % duty after
-  every step (which it does slowly, below the setpoint).
+  every step (too slowly in a cold room: a step then never quite arrived).
+On a step the loop also aims `approach_aim_c` past the setpoint until the smoothed reading
+is there, so a rest does arrive instead of being crept up on from one side.
 See docs/control.md "Mash and kettle vessels" for the measured choices.
 """
 
@@ -46,7 +48,7 @@ class VesselTuning:
     td_s: float = 0.0  # the element model does the anticipating; a D on 1/16 °C steps is noise
     derivative_filter_n: float = 10.0  # D filter time constant td_s / n, when td_s > 0
     integrate_band_c: float = 1.0  # integrate only this close to the setpoint, °C
-    # On a step, aim this far past the new setpoint until the vessel reads past it: a
+    # On a step, aim this far past the new setpoint until the smoothed reading is past it: a
     # landing that creeps up on the setpoint from one side may take the whole rest to
     # arrive, and a rest starts when the vessel is there.
     approach_aim_c: float = 0.1
