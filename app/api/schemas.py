@@ -116,7 +116,7 @@ class ChamberIn(Strict):
     controller_id: Id
     name: Name
     kind: Literal["fermenter", "mash", "kettle"] = "fermenter"
-    mode: Literal["off", "beer", "fridge", "profile"] = "off"
+    mode: Literal["off", "beer", "fridge", "profile", "boil"] = "off"
     beer_setpoint: Setpoint | None = None
     fridge_setpoint: Setpoint | None = None
     tuning: dict[Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,31}$")], TuningValue] = Field(
@@ -135,6 +135,8 @@ class ChamberIn(Strict):
                 raise ValueError(f"mode fridge is for fermenters, not a {self.kind}")
             if self.fridge_setpoint is None:
                 raise ValueError("mode fridge needs fridge_setpoint")
+        if self.mode == "boil" and self.kind == "fermenter":
+            raise ValueError("mode boil is for a mash tun or kettle, not a fermenter")
         if self.mode == "profile" and self.profile_id is None:
             raise ValueError("mode profile needs profile_id")
         return self
@@ -144,7 +146,7 @@ class ChamberPatch(Strict):
     controller_id: Id | None = None
     name: Name | None = None
     kind: Literal["fermenter", "mash", "kettle"] | None = None
-    mode: Literal["off", "beer", "fridge", "profile"] | None = None
+    mode: Literal["off", "beer", "fridge", "profile", "boil"] | None = None
     beer_setpoint: Setpoint | None = None
     fridge_setpoint: Setpoint | None = None
     tuning: dict[str, TuningValue] | None = None

@@ -101,7 +101,6 @@ class ControlService:
         self.controllers: dict[int, ControllerRuntime] = {}
         self._task: asyncio.Task[None] | None = None
         self._dirty = False
-        self._unsupported: set[int] = set()
 
     # -- lifecycle ------------------------------------------------------------------------
     async def start(self) -> None:
@@ -176,13 +175,6 @@ class ControlService:
         controller.name = row.name
         chambers: dict[int, ChamberRuntime] = {}
         for chamber_row in row.chambers:
-            if chamber_row.kind != "fermenter":
-                if chamber_row.id not in self._unsupported:
-                    self._unsupported.add(chamber_row.id)
-                    log.warning(
-                        "chamber %s: %s vessels are not controlled yet", chamber_row.name, chamber_row.kind
-                    )
-                continue
             runtime = controller.chambers.get(chamber_row.id)
             if runtime is not None and runtime.wiring != runtime.wiring.of(chamber_row):
                 await self._outputs_off(controller, runtime)
@@ -311,8 +303,8 @@ class ControlService:
             if reading is not None:
                 await self._apply(controller, chamber, decision, now)
             else:  # the board's dead-man switches them off; count them off from now
-                chamber.control.board_state(False, False, now)
                 chamber.board_on = {"heat": False, "cool": False}
+                chamber.board_state(now)
             findings = chamber.rules.evaluate(chamber.alarm_tick(now, board_online, {}), now_wall)
             self.alarms.apply(f"chamber/{chamber.id}", findings)
             record = chamber.record(decision.state if reading is not None else "board_offline", now_wall)
@@ -337,7 +329,7 @@ class ControlService:
                 chamber.board_on[role] = state.on
             except (BoardUnavailable, BoardError) as error:
                 log.info("%s: output %s: %s", chamber.name, role, error)
-        chamber.control.board_state(chamber.board_on["heat"], chamber.board_on["cool"], now)
+        chamber.board_state(now)
 
     def _save_runs(self, controller: ControllerRuntime, now_wall: float) -> None:
         pending = {}
@@ -380,4 +372,4 @@ def _align_with_board(chamber: ChamberRuntime, reading: Reading, now: float) -> 
     for role, slot, *_ in chamber.wiring.outputs:
         state = reading.outputs.get(slot)
         chamber.board_on[role] = bool(state and state.on)
-    chamber.control.board_state(chamber.board_on["heat"], chamber.board_on["cool"], now)
+    chamber.board_state(now)

@@ -27,6 +27,7 @@ from .profiles import (
     setpoint_jump_after_outage,
 )
 from .sensors import SensorStatus, SensorValidator
+from .vessel import VesselControl, VesselTuning
 
 log = logging.getLogger(__name__)
 
@@ -90,16 +91,42 @@ def _tuning(row: Chamber, wiring: Wiring) -> FermenterTuning:
     return FermenterTuning(**values)
 
 
+def _stepped(before: float | None, after: float | None) -> bool:
+    if before is None or after is None:
+        return before is not after
+    return abs(after - before) > 0.5
+
+
 def _iso(epoch_s: float) -> str:
     return datetime.fromtimestamp(epoch_s, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
+def _vessel_tuning(row: Chamber, wiring: Wiring) -> VesselTuning:
+    values: dict[str, Any] = {}
+    for role, _slot, min_on_s, min_off_s in wiring.outputs:
+        if role == "heat":
+            values["min_on_s"], values["min_off_s"] = float(min_on_s), float(min_off_s)
+    known = VesselTuning.__dataclass_fields__
+    values.update({k: float(v) for k, v in (row.tuning or {}).items() if k in known and k not in values})
+    return VesselTuning(**values)
+
+
+VESSEL_MODES = {"off": "off", "beer": "vessel", "profile": "profile", "boil": "boil"}
+
+
 class ChamberRuntime:
+    """A fermenter (cascade on beer and fridge air) or a mash tun / kettle (one heat loop on
+    the vessel probe, the `beer_temp` device; `beer_setpoint` is the vessel setpoint)."""
+
     def __init__(self, row: Chamber, boot: float, log_line: Any) -> None:
         self.id = row.id
         self.wiring = Wiring.of(row)
         self.tuning = _tuning(row, self.wiring)
-        self.control = FermenterControl(self.tuning, boot)
+        self.control: FermenterControl | VesselControl
+        if row.kind == "fermenter":
+            self.control = FermenterControl(self.tuning, boot)
+        else:
+            self.control = VesselControl(_vessel_tuning(row, self.wiring), boot)
         self.validators = {name: SensorValidator(powered_at=boot) for name in ("beer", "fridge", "room")}
         self.board_on = {"heat": False, "cool": False}
         self._log_line = log_line  # (chamber, level, text) -> None: publishes on `logs`
@@ -246,15 +273,28 @@ class ChamberRuntime:
             for name in ("beer", "fridge", "room")
         }
         setpoint, progress = self.setpoint(now_wall, statuses["beer"].value)
-        if setpoint != self.last_setpoint:
+        if _stepped(self.last_setpoint, setpoint):
+            # a step, not a ramp's creep: the deviation alarm waits a while after a step
             self.setpoint_changed_at = now_wall
             self.last_setpoint = setpoint
-        mode = "beer" if self.mode == "profile" else self.mode
-        decision = self.control.tick(
-            now, mode, setpoint, self.fridge_set_c, statuses["beer"], statuses["fridge"], statuses["room"]
-        )
+        if isinstance(self.control, VesselControl):
+            decision = self.control.tick(
+                now, VESSEL_MODES.get(self.mode, "off"), setpoint, statuses["beer"], statuses["room"]
+            )
+        else:
+            mode = "beer" if self.mode == "profile" else self.mode
+            decision = self.control.tick(
+                now, mode, setpoint, self.fridge_set_c, statuses["beer"], statuses["fridge"], statuses["room"]
+            )
         self.decision, self.statuses, self.setpoint_c, self.progress = decision, statuses, setpoint, progress
         return decision
+
+    def board_state(self, now: float) -> None:
+        """Align the controller's relays with what the board reports."""
+        if isinstance(self.control, VesselControl):
+            self.control.board_state(self.board_on["heat"], now)
+        else:
+            self.control.board_state(self.board_on["heat"], self.board_on["cool"], now)
 
     def alarm_tick(self, now: float, board_online: bool, switches: dict[str, bool]) -> ChamberTick:
         decision, statuses = self.decision, self.statuses

@@ -4,6 +4,7 @@ board's own pin-edge log is audited afterwards: no min on/off or dead-time viola
 heater and cooler together, and everything off when the server stops."""
 
 import asyncio
+import contextlib
 import json
 import subprocess
 import sys
@@ -13,6 +14,8 @@ import pytest
 
 from app.control.audit import RelayLimits, Trace, both_on_seconds, dead_time_violations, min_time_violations
 from app.control.loop import ControlService
+from app.db.models import Controller
+from devices.driver import BoardUnavailable
 from devices.simulator.probes import rom_for
 from tests.helpers import REPO, connect, http
 
@@ -107,15 +110,12 @@ async def test_the_server_drives_a_serial_board_within_every_relay_rule(server, 
 
     for _ in range(100):  # the simulator appends each edge within a few ms
         edges = read_edges(edges_path)
-        if len(edges) >= 4:
+        if len(edges) >= 4 and not edges[-1][2]:
             break
         await asyncio.sleep(0.05)
-    assert [(output, on) for _, output, on in edges] == [
-        ("cool", True),
-        ("cool", False),
-        ("heat", True),
-        ("heat", False),
-    ]
+    # the heater is time-proportioned on a 10 s window: it may have cycled since
+    assert [(output, on) for _, output, on in edges[:3]] == [("cool", True), ("cool", False), ("heat", True)]
+    assert {output for _, output, _ in edges[3:]} <= {"heat"} and edges[-1][1:] == ("heat", False)
     end = edges[-1][0] + 1
     trace = Trace(
         dt_s=1.0,
@@ -130,3 +130,78 @@ async def test_the_server_drives_a_serial_board_within_every_relay_rule(server, 
     assert both_on_seconds(trace).value == 0
     cool_on, cool_off, heat_on = edges[0][0], edges[1][0], edges[2][0]
     assert cool_on >= 300 and cool_off - cool_on >= 180 and heat_on - cool_off >= DEAD_S
+
+
+@pytest.fixture
+def linked_simulator(tmp_path):
+    link = tmp_path / "ttyACM-sim"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "devices.simulator", "--pty", "--link", str(link), "--seed", "3"],
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    for _ in range(100):
+        if link.exists():
+            break
+        time.sleep(0.05)
+    yield link
+    process.terminate()
+    process.wait(10)
+
+
+async def open_alarms(server, code):
+    _, alarms = await http(server, "GET", "/api/alarms")
+    return [alarm for alarm in alarms if alarm["code"] == code]
+
+
+@pytest.mark.gen_test(timeout=120)
+async def test_a_pulled_board_raises_an_alarm_reconnects_and_control_resumes(server, linked_simulator):
+    # the link is a path under tmp; the API takes serial ports under /dev only, so the
+    # controller is made with a /dev path and pointed at the link directly in the database
+    _, controller = await http(
+        server, "POST", "/api/controllers", {"name": "Uno", "kind": "arduino", "address": "/dev/ttyACM9"}
+    )
+    with server.sessions.begin() as session:
+        session.get(Controller, controller["id"]).address = str(linked_simulator)
+    server.control.deliver(None)  # as a change event would
+    status, chamber = await http(
+        server,
+        "POST",
+        "/api/chambers",
+        {"controller_id": controller["id"], "name": "Ale", "mode": "beer", "beer_setpoint": 19.0},
+    )
+    assert status == 201
+    status, _ = await http(
+        server,
+        "POST",
+        "/api/devices",
+        {
+            "chamber_id": chamber["id"],
+            "name": "beer",
+            "function": "beer_temp",
+            "hardware": "onewire",
+            "address": rom_for("beer"),
+            "slot": 1,
+        },
+    )
+    assert status == 201
+    client = await connect(server)
+    await client.request({"action": "subscribe", "channel": f"chamber/{chamber['id']}/data"})
+    await wait_record(client, lambda r: r["beer"] is not None and r["state"] != "board_offline")
+    [runtime] = server.control.controllers.values()
+    with contextlib.suppress(BoardUnavailable):  # the link may drop before the reply
+        await runtime.driver.request("x", {"fault": "unplug", "for_s": 13})
+    await wait_record(client, lambda r: r["state"] == "board_offline")
+    for _ in range(40):
+        if await open_alarms(server, "board_silent"):
+            break
+        await asyncio.sleep(0.5)
+    [alarm] = await open_alarms(server, "board_silent")
+    assert alarm["state"] == "active_unacknowledged"
+    # back online; the beer probe counts again after three valid readings in a row
+    await wait_record(client, lambda r: r["state"] != "board_offline", limit=120)
+    back = await wait_record(client, lambda r: r["beer"] is not None, limit=20)
+    assert back["state"] not in ("board_offline", "sensor_lost")
+    [alarm] = await open_alarms(server, "board_silent")
+    assert alarm["state"] == "cleared_unacknowledged"
