@@ -80,9 +80,19 @@ def test_the_reboot_struck_inside_min_off_and_the_host_rearmed(faulty):
     last_off = max(t for t, output, on in recorded.edges if output == "cool" and not on and t <= boot)
     assert 0 < boot - last_off < 300  # inside the compressor's min off
     assert recorded.reboots_seen == 1
-    assert recorded.refusals == 0  # the host never asked for what the board would refuse
     starts = [t for t, output, on in recorded.edges if output == "cool" and on and t > boot]
     assert starts and starts[0] - boot >= 600  # the dead time counts from the boot too
+
+
+def test_the_host_itself_waits_out_min_off_and_dead_time_after_a_reboot(monkeypatch):
+    # Here the compressor wants to start again within 600 s of the boot: the host must
+    # hold it back itself, not lean on the board's refusal.
+    recorded, rows = run([REBOOT], hours=0.6)
+    assert recorded.reboots_seen == 1 and recorded.refusals == 0
+    assert rows["dead_time_violations"].value == 0
+    monkeypatch.setattr(FermenterControl, "board_rebooted", lambda self, boot_time, now: None)
+    forgetful, _ = run([REBOOT], hours=0.6)
+    assert forgetful.refusals > 0  # the board caught what the host forgot
 
 
 def test_the_audit_catches_a_host_that_never_gives_up_on_a_lost_probe(monkeypatch):
