@@ -121,12 +121,13 @@ def fermentation(
 
     def record(days: float) -> Recorded:
         chosen = profile()
+        planned = list(faults())
         recorded = run_fermentation(
             chosen,
             days,
             fermentation_w=heat_w,
             plant_params={"initial_beer_c": initial_beer_c, **(plant or {})},
-            faults=faults(),
+            faults=planned,
         )
         trace = Trace(
             dt_s=recorded.sample_s,
@@ -142,12 +143,16 @@ def fermentation(
         extra: dict[str, Any] = {"refusals": recorded.refusals, "reboots_seen": recorded.reboots_seen}
         lines = []
         if recorded.faults:
-            lines, extra["faults"] = _fault_lines(trace)
-            lines.insert(0, "faults injected:")
+            fault_lines, extra["faults"] = _fault_lines(trace)
+            lines = ["faults injected:", *fault_lines]
             lines.append(
                 f"board refusals of host commands: {recorded.refusals}; "
                 f"reboots the host noticed and re-armed after: {recorded.reboots_seen}"
             )
+        if len(recorded.faults) < len(planned):
+            missed = len(planned) - len(recorded.faults)
+            extra["faults_not_reached"] = missed
+            lines.append(f"{missed} planned fault(s) not reached in {days:g} days")
         return Recorded(rows, extra, lines)
 
     return record
@@ -193,7 +198,7 @@ SCENARIOS: dict[str, Scenario] = {
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument(
         "--scenario", action="append", choices=list(SCENARIOS), help="repeatable; default: all"
     )
