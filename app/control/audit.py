@@ -428,14 +428,29 @@ def _off_delay(trace: Trace, output: str, start: float, end: float) -> tuple[flo
     return (math.inf if off_at is None else off_at - start), remaining
 
 
+def _on_at(trace: Trace, output: str, when: float) -> bool:
+    """Whether `output` was on just before `when` (an edge at `when` itself is the reaction)."""
+    on = False
+    for change in _relay_changes(trace):
+        if change.t >= when - _EPS:
+            break
+        if change.output == output:
+            on = change.on
+    return on
+
+
 def outputs_off_delay(trace: Trace, kind: str) -> Measured:
     """The worst, over the faults of `kind` and over both outputs, of the seconds from the
-    fault's start until the output is off and stays off, less its remaining min on."""
+    fault's start until the output is off and stays off, less its remaining min on. An
+    output already off scores 0, so the note says how many faults struck with one on."""
     worst: float | None = None
     note = ""
+    count = struck_on = 0
     for fault in trace.faults:
         if fault.kind != kind:
             continue
+        count += 1
+        struck_on += any(_on_at(trace, output, fault.start_s) for output in OUTPUTS)
         end = trace.end_t if fault.end_s is None else fault.end_s
         for output in OUTPUTS:
             delay, remaining = _off_delay(trace, output, fault.start_s, end)
@@ -447,7 +462,11 @@ def outputs_off_delay(trace: Trace, kind: str) -> Measured:
                     note += f", after {remaining:.0f} s of min on"
                 if value == math.inf:
                     note = f"{output} not off while the fault lasted (t={fault.start_s:.0f} s)"
-    return Measured(worst, note if worst is not None else "no fault of this kind")
+    if worst is None:
+        return Measured(None, "no fault of this kind")
+    if struck_on == 0 and worst == 0:  # nothing to switch off: no reaction was measured
+        return Measured(None, f"no output was on when the {count} fault(s) struck: nothing measured")
+    return Measured(worst, f"{note}; {struck_on} of {count} struck with an output on")
 
 
 def sensor_invalid_off_s(trace: Trace) -> Measured:

@@ -197,8 +197,15 @@ class FermenterControl:
     def _drive(
         self, now: float, heat_duty: float, cool_duty: float, target: float | None, state: str | None
     ) -> Decision:
-        heat_want = self.heat_window.wanted(heat_duty, now)
-        cool_want = self.cool_window.wanted(cool_duty, now)
+        if state in ("off", "sensor_lost"):
+            # Off means off: on-time the windows still owe must not keep a relay on (it
+            # did: a carried compressor window ran 4 min past a lost beer probe).
+            self.heat_window.stop(now)
+            self.cool_window.stop(now)
+            heat_want = cool_want = False
+        else:
+            heat_want = self.heat_window.wanted(heat_duty, now)
+            cool_want = self.cool_window.wanted(cool_duty, now)
         # switch off first, so an interlocked partner can follow within the same tick
         wanted = ((self.heater, heat_want, self.heat_window), (self.cooler, cool_want, self.cool_window))
         for relay, want, window in sorted(wanted, key=lambda item: item[1]):
@@ -239,6 +246,13 @@ class FermenterControl:
         for relay, on in ((self.heater, heat_on), (self.cooler, cool_on)):
             if relay.on and not on:
                 relay.force_off(now)
+
+    def board_rebooted(self, boot_time: float, now: float) -> None:
+        """Re-arm after a board restart (a `B:` line, or its uptime went back): every relay
+        went off at `boot_time`, and min off and the heat↔cool dead time count from there,
+        as they do on the board."""
+        for relay in (self.heater, self.cooler):
+            relay.rebooted(boot_time, now)
 
     def relays(self) -> tuple[Relay, Relay]:
         return self.heater, self.cooler

@@ -34,7 +34,9 @@ from .runtime import ChamberRuntime
 
 log = logging.getLogger(__name__)
 
-DEADMAN_S = 30  # the board switches everything off when the host is silent this long
+# the board switches everything off when the host is silent this long: 20 s keeps "host
+# silent -> outputs off" within control.md's 30 s target with ticks to spare (docs/control.md)
+DEADMAN_S = 20
 BOARD_GRACE_S = 10.0  # a board not answering this long raises `board_silent`
 WATCHED = ("_controllers", "_chambers", "_devices", "_profiles")
 SNAPSHOT_KEYS = (
@@ -61,7 +63,6 @@ class ControllerRuntime:
     link: tuple[str, str]  # (kind, address): a change restarts the driver
     driver: BoardDriver
     chambers: dict[int, ChamberRuntime] = field(default_factory=dict)
-    confirmed: bool = False  # the board answered a read since the last (re)connect
     offline_since: float | None = None
     rebooted: bool = False
     started: bool = False
@@ -198,10 +199,7 @@ class ControlService:
         runtime: ControllerRuntime
 
         def on_event(event: BoardEvent) -> None:
-            if event.kind in ("online", "offline"):
-                runtime.confirmed = False
             if event.kind == "boot":
-                runtime.confirmed = False
                 runtime.rebooted = True
             if event.kind in ("online", "offline", "boot", "log"):
                 detail = event.detail.get("msg") or event.detail.get("reason") or ""
@@ -283,7 +281,6 @@ class ControlService:
         reading = await self._read(controller)
         now, now_wall = self._clock(), time.time()
         if reading is None:
-            controller.confirmed = False
             controller.offline_since = controller.offline_since or now
         else:
             controller.offline_since = None
@@ -291,10 +288,9 @@ class ControlService:
             controller.rebooted = False
             for chamber in controller.chambers.values():
                 _rearm_after_boot(chamber, now)
-        if reading is not None and not controller.confirmed:
+        if reading is not None:  # the board's word on its outputs (a dead-man may have acted)
             for chamber in controller.chambers.values():
                 _align_with_board(chamber, reading, now)
-            controller.confirmed = True
         board_online = controller.offline_since is None or now - controller.offline_since < BOARD_GRACE_S
         values = reading.sensors if reading is not None else {}
         records = []
@@ -360,15 +356,15 @@ def _rearm_after_boot(chamber: ChamberRuntime, now: float) -> None:
     """The board rebooted: its outputs are off and its min off and dead time count from
     this boot; the host's relays do the same, and 85 °C is suspect again for a while."""
     for relay in chamber.control.relays():
-        relay.force_off(now)
-        relay.changed_at = now
+        relay.rebooted(now, now)  # the B: line arrives at boot: counting from now is safe
     chamber.board_on = {"heat": False, "cool": False}
     for validator in chamber.validators.values():
         validator.powered_up(now)
 
 
 def _align_with_board(chamber: ChamberRuntime, reading: Reading, now: float) -> None:
-    """Take the outputs' states from the board after a (re)connect, before commanding any."""
+    """Take the outputs' states from each reading: after a (re)connect before commanding
+    any, and always, since the board may have switched one off by itself."""
     for role, slot, *_ in chamber.wiring.outputs:
         state = reading.outputs.get(slot)
         chamber.board_on[role] = bool(state and state.on)

@@ -121,6 +121,14 @@ class Relay:
             self.on = False
             self.changed_at = now
 
+    def rebooted(self, boot_time: float, now: float) -> None:
+        """The board restarted at `boot_time` and switched this relay off then; min off and
+        the dead time count from there (never from earlier than the host's own last change)."""
+        self._account(now)
+        self.on = False
+        self.changed_at = max(self.changed_at, boot_time)
+        self.held_by, self.hold_s = None, 0.0
+
     def _account(self, now: float) -> None:
         if self.on:
             self._on_since_mark += now - self._mark
@@ -194,6 +202,18 @@ class DutyWindow:
         else:
             self._shorten_if_duty_dropped(duty, now)
         return now - self.window_start < self.planned_on_s
+
+    def stop(self, now: float) -> None:
+        """The loop is off (mode off, sensor lost): the plan ends now and nothing is owed.
+        The window keeps its start, so a start after the loop resumes still comes a whole
+        window after the last one (at most one start per window); on-time asked after the
+        resume within this window is owed to the next."""
+        self.carry_s = 0.0
+        self._last = None
+        self._owed_at_plan_s = 0.0
+        if self.window_start is not None:
+            self.planned_on_s = min(self.planned_on_s, max(0.0, now - self.window_start))
+        self._asked_s = self.planned_on_s  # so this window ends owing nothing
 
     def started(self, now: float) -> None:
         """The relay came on only now (held back by min off or dead time): the window

@@ -3,31 +3,51 @@
 The host side here is what the control loop does each tick — read the board with `t`,
 validate the sensors, take the profile's setpoint, run the chamber controller, send `o`
 commands, feed the dead-man — talking board-protocol lines to a `SimulatedBoard`, so the
-board's own rules apply and every relay edge lands in its audit log.
+board's own rules apply and every relay edge lands in its audit log. It also does what the
+loop must do when the board changed behind its back: it takes the relay states the board
+reports with each reading (a dead-man may have switched them off), and after a board
+reboot (a `B:` line, or the uptime gone back) it re-applies its slots, re-arms the
+dead-man and counts min off and the heat↔cool dead time from the boot.
+
+Faults (`PlannedFault`) are injected through the simulator's `x` command, or by the host
+falling silent, and recorded as `audit.Fault`s for the benchmark's fault metrics.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+import logging
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from devices.protocol import encode
 from devices.simulator.board import SimulatedBoard
 from devices.simulator.probes import rom_for
 
+from .audit import BOARD_REBOOT, HOST_SILENT, SENSOR_INVALID, Fault
 from .chamber import FermenterControl, FermenterTuning
 from .profiles import FermentationProfile, Point
 from .sensors import SensorValidator
 
+log = logging.getLogger(__name__)
+
 DAY = 86400.0
+HOUR = 3600.0
 COOL_SLOT, HEAT_SLOT = 4, 5
 PINS = {"cool": 5, "heat": 6}
+SENSOR_SLOTS = {"beer": 1, "fridge": 2, "room": 3}
+DEADMAN_S = 20  # no command this long: the board switches everything off (control.md decision)
+FEED_EVERY_TICKS = 10  # `w` this often, though any command feeds the dead-man
+UPTIME_EVERY_TICKS = 60  # ask `n` this often: a reboot whose `B:` line was lost shows here
+SEPARATION_S = HOUR  # a fault is armed no sooner than this after the previous one ended
 
 
 @dataclass
 class Run:
-    """What a scenario recorded: samples every `sample_s`, and the board's relay edges."""
+    """What a scenario recorded: samples every `sample_s`, the board's relay edges, and the
+    faults injected (times in s from the start, as the edges)."""
 
     sample_s: float
     t: list[float] = field(default_factory=list)
@@ -35,7 +55,9 @@ class Run:
     air_c: list[float] = field(default_factory=list)
     setpoint_c: list[float | None] = field(default_factory=list)
     edges: list[tuple[float, str, bool]] = field(default_factory=list)
-    refusals: int = 0
+    faults: list[Fault] = field(default_factory=list)
+    refusals: int = 0  # `o` commands the board refused: the host asked for what it must not
+    reboots_seen: int = 0  # board reboots the host noticed and re-armed after
 
 
 def _send(board: SimulatedBoard, letter: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -62,7 +84,9 @@ def _output(slot: int, pin: int, min_on_s: float, min_off_s: float, dead_s: floa
 
 
 def configure(board: SimulatedBoard, tuning: FermenterTuning) -> None:
-    for slot, probe in ((1, "beer"), (2, "fridge"), (3, "room")):
+    """Apply the chamber's slots and arm the dead-man (also after a reboot: the same
+    configuration again is accepted)."""
+    for probe, slot in SENSOR_SLOTS.items():
         _send(board, "c", {"slot": slot, "kind": "sensor", "onewire": rom_for(probe), "offset": 0})
     _send(
         board,
@@ -74,7 +98,199 @@ def configure(board: SimulatedBoard, tuning: FermenterTuning) -> None:
         "c",
         _output(HEAT_SLOT, PINS["heat"], tuning.heat_min_on_s, tuning.heat_min_off_s, tuning.dead_s),
     )
-    _send(board, "w", {"s": 30})
+    _send(board, "w", {"s": DEADMAN_S})
+
+
+@dataclass(frozen=True)
+class PlannedFault:
+    """One fault a scenario injects, armed `at_s` after the start.
+
+    It strikes at the first tick after that, and at least a separation (`SEPARATION_S` by
+    default) after the previous fault ended, when `when` holds, or `wait_s` later
+    regardless (the fault metrics' notes then say whether an output was on). Kinds:
+    `lost` (the probe does not answer, −127 → null, for `for_s`), `stuck` (it repeats its
+    last reading for `for_s`), `spike85` / `spike127` (one reading), `door` (open for
+    `for_s`), `host_silent` (the host sends nothing for `for_s`: no reads, no commands, no
+    dead-man feed), `reboot` (the board restarts, as after a watchdog reset).
+
+    `when`: `any`; `cooling` / `heating`: that output is on; `cooling_past_min_on`: the
+    compressor is on, past its min on, with at least a minute of its window still planned,
+    so an off delay measures the reaction to the fault, not the min on nor the end of a
+    planned on-time; `cool_min_off`: the compressor went off between 30 s and its min off
+    minus 30 s ago.
+    """
+
+    kind: str
+    at_s: float
+    probe: str = "beer"
+    for_s: float = 600.0
+    when: str = "any"
+    wait_s: float = 6 * HOUR
+
+
+FAULT_KINDS = ("lost", "stuck", "spike85", "spike127", "door", "host_silent", "reboot")
+CONDITIONS = ("any", "cooling", "heating", "cooling_past_min_on", "cool_min_off")
+
+
+class _Host:
+    """The control loop's side of the line, one `tick` a second."""
+
+    def __init__(self, board: SimulatedBoard, tuning: FermenterTuning) -> None:
+        self.board = board
+        self.tuning = tuning
+        now = board.clock.now
+        board.take_outbox()  # the power-up `B:` line: the host starts with the board
+        configure(board, tuning)
+        self.control = FermenterControl(tuning, boot_time=now)
+        self.sensors = {name: SensorValidator(powered_at=now) for name in SENSOR_SLOTS}
+        self.board_on = {"heat": False, "cool": False}
+        self.silent_until = -math.inf
+        self.last_command_t = now
+        self.refusals = 0
+        self.reboots_seen = 0
+        self._ticks = 0
+        self._uptime_at: tuple[float, float] = (now, 0.0)  # (host time, board uptime) when last asked
+
+    def tick(self, now: float, setpoint: float | None) -> None:
+        if self._rebooted(now):
+            self._rearm(now)
+        reading = _send(self.board, "t")
+        self._align(reading.get("o", {}), now)
+        values = reading.get("s", {})
+        beer, fridge, room = (
+            self.sensors[name].update(values.get(str(slot)), now) for name, slot in SENSOR_SLOTS.items()
+        )
+        mode = "beer" if setpoint is not None else "off"
+        decision = self.control.tick(now, mode, setpoint, None, beer, fridge, room)
+        wanted = (("cool", COOL_SLOT, decision.cool_on), ("heat", HEAT_SLOT, decision.heat_on))
+        for name, slot, want in wanted:
+            if want != self.board_on[name]:
+                state = _send(self.board, "o", {"slot": slot, "on": want})
+                self.board_on[name] = bool(state.get("on"))
+                if self.board_on[name] != want:
+                    self.refusals += 1
+                    log.warning("board refused %s %s: %s", name, "on" if want else "off", state.get("why"))
+        self.control.board_state(self.board_on["heat"], self.board_on["cool"], now)
+        self._ticks += 1
+        if self._ticks % FEED_EVERY_TICKS == 0:
+            _send(self.board, "w", {"s": DEADMAN_S})
+        self.last_command_t = now
+
+    def _align(self, outputs: dict[str, Any], now: float) -> None:
+        """Take the relay states the board reports: its dead-man (or a reset) may have
+        switched an output off while the host was not looking."""
+        for name, slot in (("cool", COOL_SLOT), ("heat", HEAT_SLOT)):
+            state = outputs.get(str(slot))
+            if state is not None and bool(state.get("on")) != self.board_on[name]:
+                log.warning("board reports %s %s, not as last set", name, "on" if state.get("on") else "off")
+                self.board_on[name] = bool(state.get("on"))
+        self.control.board_state(self.board_on["heat"], self.board_on["cool"], now)
+
+    def _rebooted(self, now: float) -> bool:
+        """A `B:` line since the last tick, or an uptime that went back."""
+        rebooted = False
+        for line in self.board.take_outbox():
+            if line[:2] == b"B:":
+                rebooted = True
+            elif line[:2] == b"D:":
+                log.warning("board: %s", line[2:].decode("ascii", "replace").strip())
+        if self._ticks % UPTIME_EVERY_TICKS == 0 and not rebooted:
+            uptime = float(_send(self.board, "n").get("uptime_s", 0))
+            asked_at, last_uptime = self._uptime_at
+            # uptime is whole seconds: allow the rounding of both readings
+            rebooted = uptime < last_uptime + (now - asked_at) - 2.0
+            self._uptime_at = (now, uptime)
+        return rebooted
+
+    def _rearm(self, now: float) -> None:
+        uptime = float(_send(self.board, "n").get("uptime_s", 0))
+        # whole seconds, rounded down: the boot this gives is never earlier than the real one
+        boot_at = now - uptime
+        self._uptime_at = (now, uptime)
+        log.warning("board rebooted at t=%.0f s: min off and dead time count from the boot", boot_at)
+        self.control.board_rebooted(boot_at, now)
+        self.board_on = {"heat": False, "cool": False}
+        for validator in self.sensors.values():
+            validator.powered_up(boot_at)
+        configure(self.board, self.tuning)  # slots again, and the dead-man, which a boot disarms
+        self.reboots_seen += 1
+
+
+class _Injector:
+    """Strikes the planned faults in order and records them as the audit reads them."""
+
+    def __init__(self, plan: Sequence[PlannedFault], host: _Host, separation_s: float) -> None:
+        for planned in plan:
+            if planned.kind not in FAULT_KINDS or planned.when not in CONDITIONS:
+                raise ValueError(f"unknown fault kind or condition: {planned}")
+        self.pending = sorted(plan, key=lambda planned: planned.at_s)
+        self.host = host
+        self.separation_s = separation_s
+        self.recorded: list[Fault] = []
+        self._free_at = -math.inf  # when the last fault ended, plus the separation
+
+    def before_tick(self, now: float, elapsed: float) -> None:
+        while self.pending and elapsed >= self.pending[0].at_s and now >= self._free_at:
+            planned = self.pending[0]
+            due = elapsed >= planned.at_s + planned.wait_s
+            if not due and not self._holds(planned.when, now):
+                return
+            self.pending.pop(0)
+            fault = self._strike(planned, now)
+            self.recorded.append(fault)
+            self._free_at = max(now, fault.end_s or now) + self.separation_s
+
+    def _holds(self, when: str, now: float) -> bool:
+        if when == "any":
+            return True
+        if when in ("cooling", "heating"):
+            return self.host.board.relay(when[:4])
+        board, tuning = self.host.board, self.host.tuning
+        last = next((edge for edge in reversed(board.firmware.edges) if edge.pin == PINS["cool"]), None)
+        if when == "cooling_past_min_on":
+            window = self.host.control.cool_window
+            planned_left = (window.window_start or now) + window.planned_on_s - now
+            return (
+                last is not None
+                and last.on
+                and board.relay("cool")
+                and now - last.t >= tuning.cool_min_on_s + 5.0  # past it at the last command too
+                and planned_left >= 60.0
+            )
+        return last is not None and not last.on and 30.0 <= now - last.t < tuning.cool_min_off_s - 30.0
+
+    def _strike(self, planned: PlannedFault, now: float) -> Fault:
+        """Inject now, before this tick's reading, so the first faulty reading is this tick's."""
+        kind, probe, for_s = planned.kind, planned.probe, planned.for_s
+        board = self.host.board
+        cooling = "cooler on" if board.relay("cool") else "cooler off"
+        heating = "heater on" if board.relay("heat") else "heater off"
+        state = f"{cooling}, {heating}"
+        if kind == "host_silent":
+            self.host.silent_until = now + for_s
+            # from the host's last command: that is when the dead-man's count began
+            return Fault(HOST_SILENT, self.host.last_command_t, now + for_s, f"host silent, {state}")
+        sim_fault = {
+            "lost": "disconnect",
+            "stuck": "stuck",
+            "spike85": "spike85",
+            "spike127": "spike127",
+            "door": "door",
+            "reboot": "reboot",
+        }[kind]
+        _send(board, "x", {"fault": sim_fault, "probe": probe, "for_s": for_s})
+        if kind == "lost":
+            if probe == "beer":  # the one probe whose loss must switch outputs off
+                return Fault(SENSOR_INVALID, now, now + for_s, f"beer probe lost, {state}")
+            return Fault(f"{probe}_probe_lost", now, now + for_s, f"{probe} probe lost, {state}")
+        if kind == "reboot":
+            return Fault(BOARD_REBOOT, now, now, f"board reboot, {state}")
+        if kind in ("spike85", "spike127"):
+            value = "85" if kind == "spike85" else "−127"
+            return Fault(kind, now, now + 1.0, f"one {value} °C reading of the {probe} probe, {state}")
+        if kind == "stuck":
+            return Fault("sensor_stuck", now, now + for_s, f"{probe} probe stuck, {state}")
+        return Fault("door_open", now, now + for_s, f"door open, {state}")
 
 
 def run_fermentation(
@@ -87,39 +303,25 @@ def run_fermentation(
     tick_s: float = 1.0,
     sample_s: float = 60.0,
     fermentation_w: Any = 0.0,
+    faults: Sequence[PlannedFault] = (),
+    fault_separation_s: float = SEPARATION_S,
 ) -> Run:
+    """The host loop on a simulated fridge for `days` of virtual time; `faults` are injected
+    on the way and come back in `Run.faults`."""
     tuning = tuning or FermenterTuning()
     board = SimulatedBoard("fridge", seed=seed, fermentation_w=fermentation_w, **(plant_params or {}))
-    configure(board, tuning)
-    control = FermenterControl(tuning, boot_time=board.clock.now)
-    beer_check, fridge_check, room_check = SensorValidator(), SensorValidator(), SensorValidator()
+    host = _Host(board, tuning)
+    injector = _Injector(faults, host, fault_separation_s)
     run = Run(sample_s)
     start = board.clock.now
     next_sample = start
-    board_on = {"heat": False, "cool": False}
-    ticks = 0
     while board.clock.now - start < days * DAY:
         board.advance(tick_s)
         now = board.clock.now
-        reading = _send(board, "t")
-        values = reading.get("s", {})
-        beer = beer_check.update(values.get("1"), now)
-        fridge = fridge_check.update(values.get("2"), now)
-        room = room_check.update(values.get("3"), now)
+        injector.before_tick(now, now - start)
         setpoint = profile.setpoint_at(now - start)
-        mode = "beer" if setpoint is not None else "off"
-        decision = control.tick(now, mode, setpoint, None, beer, fridge, room)
-        wanted = (("cool", COOL_SLOT, decision.cool_on), ("heat", HEAT_SLOT, decision.heat_on))
-        for name, slot, want in wanted:
-            if want != board_on[name]:
-                state = _send(board, "o", {"slot": slot, "on": want})
-                board_on[name] = bool(state.get("on"))
-                if board_on[name] != want:
-                    run.refusals += 1
-        control.board_state(board_on["heat"], board_on["cool"], now)
-        ticks += 1
-        if ticks % 10 == 0:
-            _send(board, "w", {"s": 30})
+        if now >= host.silent_until:
+            host.tick(now, setpoint)
         if now >= next_sample:
             temperatures = board.plant.temperatures()
             run.t.append(now - start)
@@ -131,6 +333,12 @@ def run_fermentation(
     run.edges = [
         (edge.t - start, pins[edge.pin], edge.on) for edge in board.firmware.edges if edge.pin in pins
     ]
+    run.faults = [
+        replace(f, start_s=f.start_s - start, end_s=None if f.end_s is None else f.end_s - start)
+        for f in injector.recorded
+    ]
+    run.refusals = host.refusals
+    run.reboots_seen = host.reboots_seen
     return run
 
 
@@ -158,3 +366,60 @@ def f1_fermentation_heat_w(t_s: float) -> float:
     if day < 4.0:
         return 5.0 * (4.0 - day) / 1.5
     return 0.0
+
+
+def f2_profile() -> FermentationProfile:
+    """F2 lager: pitch at ~12, hold 10 for a week, diacetyl rest (ramp to 16 over 3 days at
+    2 °C/day, hold 2 days), crash to 1 and hold 3 days for lagering."""
+    return FermentationProfile(
+        [
+            Point(0, 10.0),
+            Point(7, 10.0),
+            Point(10, 16.0, "diacetyl rest"),
+            Point(12, 16.0),
+            Point(12, 1.0, "cold crash"),
+            Point(15, 1.0),
+        ]
+    )
+
+
+def f2_fermentation_heat_w(t_s: float) -> float:
+    """A lager at 10 °C: a slower start, a lower peak than the ale (3 W on days 1.5-4),
+    a long tail, and a little more activity in the diacetyl rest; none after the crash."""
+    day = t_s / DAY
+    if day < 1.5:
+        return 3.0 * day / 1.5
+    if day < 4.0:
+        return 3.0
+    if day < 8.0:
+        return 3.0 - 2.5 * (day - 4.0) / 4.0
+    if day < 12.0:
+        return 0.5
+    return 0.0
+
+
+def f3_profile() -> FermentationProfile:
+    """F3: an ale pitched at 22 and held at 19 °C for 4 days; the faults come in the hold."""
+    return FermentationProfile([Point(0, 19.0), Point(4, 19.0)])
+
+
+def f3_faults() -> list[PlannedFault]:
+    """Every fault of control.md's F3 in the hold, from 26 h on (past the pull-down's 24 h
+    window, so their effect on the hold is measured), at least an hour apart.
+
+    The two that the off-delay metrics time strike while the compressor runs past its min
+    on (in the warm afternoon of day 2, when it runs long); the others while it runs;
+    the reboot inside a min off. A second beer-probe loss waits for the heater, which runs
+    only on the cool nights once the fermentation heat has faded (day 3-4)."""
+    return [
+        PlannedFault("lost", 26 * HOUR, probe="beer", for_s=600.0, when="cooling_past_min_on"),
+        PlannedFault("host_silent", 28 * HOUR, for_s=600.0, when="cooling_past_min_on"),
+        PlannedFault("reboot", 30 * HOUR, when="cool_min_off"),
+        PlannedFault("lost", 32 * HOUR, probe="fridge", for_s=600.0, when="cooling"),
+        PlannedFault("lost", 34 * HOUR, probe="room", for_s=600.0, when="cooling"),
+        PlannedFault("stuck", 36 * HOUR, probe="beer", for_s=1800.0, when="cooling"),
+        PlannedFault("spike85", 39 * HOUR, probe="beer", when="cooling"),
+        PlannedFault("spike127", 41 * HOUR, probe="beer", when="cooling"),
+        PlannedFault("door", 43 * HOUR, for_s=120.0, when="cooling"),
+        PlannedFault("lost", 64 * HOUR, probe="beer", for_s=600.0, when="heating", wait_s=30 * HOUR),
+    ]

@@ -396,6 +396,18 @@ def test_host_silent_board_outputs_off():
     assert host_silent_off_s(relays((700.0, "heat", True))).value is None  # no fault injected
 
 
+def test_a_fault_that_strikes_with_every_output_off_measures_nothing_and_says_so():
+    fault = Fault(SENSOR_INVALID, 1000.0, 1600.0)
+    idle = relays((300.0, "cool", True), (600.0, "cool", False), faults=[fault], end=2000.0)
+    measured = sensor_invalid_off_s(idle)
+    assert measured.value is None and "no output was on" in measured.note
+    # an output switched on during the fault is still caught
+    started = relays((1200.0, "heat", True), faults=[fault], end=2000.0)
+    assert sensor_invalid_off_s(started).value == math.inf
+    on = relays((300.0, "cool", True), (1005.0, "cool", False), faults=[fault], end=2000.0)
+    assert sensor_invalid_off_s(on).note.endswith("1 of 1 struck with an output on")
+
+
 # -- mash -----------------------------------------------------------------------------------
 
 

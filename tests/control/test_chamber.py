@@ -57,6 +57,26 @@ def test_lost_beer_sensor_switches_outputs_off_and_never_controls_on_the_fridge(
     assert decision.state == "sensor_lost"
 
 
+def test_a_lost_beer_sensor_stops_the_compressor_though_its_window_still_owes_on_time():
+    control = FermenterControl(FermenterTuning(), BOOT)
+    settle(control, 1, 1500, ok(22.0), ok(20.0))
+    assert control.cooler.on
+    control.cool_window.carry_s = 600.0  # on-time owed by earlier skipped windows
+    decision = control.tick(1501.0, "beer", 19.0, None, LOST, ok(20.0))
+    assert not decision.cool_on and decision.state == "sensor_lost"
+
+
+def test_the_host_rearms_after_a_board_reboot():
+    control = FermenterControl(FermenterTuning(), BOOT)
+    settle(control, 1, 1500, ok(22.0), ok(20.0))
+    assert control.cooler.on
+    control.board_rebooted(1500.0, 1501.0)
+    # min off and the heat<->cool dead time both count from the boot, as on the board
+    held = settle(control, 1501, 598, ok(22.0), ok(20.0))
+    assert not held.cool_on and held.state == "dead_time"
+    assert settle(control, 2099, 2, ok(22.0), ok(20.0)).cool_on
+
+
 def test_lost_fridge_sensor_falls_back_to_the_beer_sensor():
     control = FermenterControl(FermenterTuning(), BOOT)
     decision = settle(control, 1, 1500, ok(22.0), LOST)

@@ -120,3 +120,27 @@ def test_a_dropping_duty_ends_the_on_time_early_instead_of_forcing_a_whole_windo
 def test_invalid_window_is_refused():
     with pytest.raises(ValueError):
         DutyWindow(0)
+
+
+def test_a_stopped_window_owes_nothing_and_starts_no_sooner_than_a_window_later():
+    window = DutyWindow(1200, min_on_s=180, min_off_s=300)
+    assert window.wanted(0.1, 0.0) is False  # 120 s is under min on: skipped and carried
+    assert window.wanted(0.1, 1200.0) is True  # 120 s owed + 120 s asked
+    assert window.wanted(0.0, 1210.0) is True  # duty gone, the carried 120 s still planned
+    window.stop(1211.0)
+    assert window.carry_s == 0.0
+    assert window.wanted(1.0, 1300.0) is False  # resumed: no second start in this window
+    assert window.wanted(1.0, 2399.0) is False
+    assert window.wanted(1.0, 2400.0) is True  # the next window, owing what was asked since
+    assert window.carry_s == pytest.approx(1100.0)
+
+
+def test_a_reboot_rearms_min_off_and_dead_time_from_the_boot():
+    heater, cooler = pair()
+    assert cooler.request(True, BOOT + 600) is True
+    for relay in (heater, cooler):
+        relay.rebooted(BOOT + 700, BOOT + 701)
+    assert not cooler.on and cooler.changed_at == BOOT + 700
+    # the heater "went off" at the boot too: the dead time, 600 s, outlasts min off
+    assert cooler.request(True, BOOT + 1299.999) is False and cooler.held_by == "dead_time"
+    assert cooler.request(True, BOOT + 1300) is True
