@@ -42,12 +42,20 @@ def test_m2_single_infusion_doughs_in_on_confirm_and_meets_the_gates():
 
 
 def test_a_lost_vessel_probe_cuts_the_element_and_the_mash_carries_on():
+    struck = []
+
     def unplug(board, t):
-        if t == 3000.0:  # mid-saccharification
+        # during a step's climb, with the element on at full power (the mash plant's only
+        # relay is the element, so the last edge tells), or the off delay measures nothing
+        edges = board.firmware.edges
+        climbing = edges and edges[-1].on and board.clock.now - edges[-1].t >= 20.0  # full power
+        if not struck and t >= 1200.0 and climbing:
             board.inject("disconnect", probe="vessel", for_s=120.0)
+            struck.append(t + 1.0)
 
     record = run_mash(m1_schedule(), plant="mash", on_tick=unplug)
-    assert record.done
-    fault = Fault(SENSOR_INVALID, 3001.0, 3121.0)
+    assert record.done and struck
+    fault = Fault(SENSOR_INVALID, struck[0], struck[0] + 120.0)
     rows = rows_by_name(record, [fault])
+    assert rows["sensor_invalid_off_s"].value is not None  # the element was on when it struck
     assert rows["sensor_invalid_off_s"].value <= 10.0
