@@ -132,6 +132,7 @@ class ChamberRuntime:
         self._log_line = log_line  # (chamber, level, text) -> None: publishes on `logs`
         self.name = row.name
         self.mode = "off"
+        self.configured = False  # the first configure is the start, not a change of mode
         self.beer_set_c: float | None = None
         self.fridge_set_c: float | None = None
         self.rules = ChamberAlarmRules(row.name)
@@ -153,8 +154,9 @@ class ChamberRuntime:
     # -- settings -------------------------------------------------------------------------
     def configure(self, row: Chamber, profile: Profile | None, now_wall: float) -> None:
         """Take the stored settings; keeps the controller and its relays."""
-        if row.mode != self.mode:
+        if row.mode != self.mode and self.configured:
             self._log_line(self, "info", f"mode {self.mode} -> {row.mode}")
+        self.configured = True
         self.name, self.mode = row.name, row.mode
         if (row.beer_setpoint, row.fridge_setpoint) != (self.beer_set_c, self.fridge_set_c):
             self.setpoint_changed_at = now_wall

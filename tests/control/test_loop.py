@@ -100,6 +100,9 @@ async def test_mode_off_by_rest_stops_the_demand(server):
         if record["mode"] == "off":
             break
     assert record["state"] == "off" and record["cool_duty"] == 0 and not record["cool"] and not record["heat"]
+    # the change is logged (and stored); starting the loop is not a change of mode
+    _, entries = await http(server, "GET", f"/api/logs?source=chamber/{chamber['id']}")
+    assert [e["message"] for e in entries] == ["Ale: mode beer -> off"]
 
 
 async def records(client, chamber_id, until, limit=200):
