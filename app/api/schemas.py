@@ -92,8 +92,20 @@ class ControllerOut(Out):
 class AlarmLimits(Strict):
     deviation_c: float | None = Field(None, gt=0, le=20, description="|beer - setpoint| above this alarms")
     deviation_delay_min: float | None = Field(None, ge=0, le=1440)
+    suppress_after_change_min: float | None = Field(
+        None, ge=0, le=1440, description="no deviation alarm this long after a setpoint step"
+    )
     high_c: Setpoint | None = None
     low_c: Setpoint | None = None
+    absolute_delay_s: float | None = Field(None, ge=0, le=3600, description="beyond high_c/low_c this long")
+    compressor_max_run_h: float | None = Field(None, gt=0, le=168, description="compressor on longer alarms")
+    max_alternations_per_day: int | None = Field(
+        None, ge=1, le=1000, description="heat<->cool changes in 24 h"
+    )
+    output_shortfall_min: float | None = Field(
+        None, gt=0, le=1440, description="an output short of its asked duty this long alarms"
+    )
+    switch_delay_s: float | None = Field(None, ge=0, le=3600, description="door/level/pilot input this long")
 
     @model_validator(mode="after")
     def _low_below_high(self) -> AlarmLimits:

@@ -162,7 +162,10 @@ class ChamberRuntime:
             self.setpoint_changed_at = now_wall
         self.beer_set_c, self.fridge_set_c = row.beer_setpoint, row.fridge_setpoint
         self.rules.name = row.name
-        self.rules.limits = AlarmLimits.from_settings(row.alarm_limits)
+        try:
+            self.rules.limits = AlarmLimits.from_settings(row.alarm_limits)
+        except (TypeError, ValueError) as error:  # the API validates; a hand-edited row may not
+            self._log_line(self, "error", f"alarm limits unusable, defaults kept: {error}")
         self._take_profile(profile)
         state = dict(row.profile_state or {})
         if state.get("run") != self.state.get("run") or state.get("rev") != self.state.get("rev"):

@@ -213,3 +213,33 @@ async def test_a_lost_beer_probe_switches_control_off_raises_an_alarm_and_contro
     _, alarms = await http(server, "GET", "/api/alarms")
     [alarm] = [a for a in alarms if a["code"] == "sensor_lost_beer"]
     assert alarm["state"] == "cleared_unacknowledged"  # latched until someone acknowledges
+
+
+@pytest.mark.gen_test(timeout=90)
+async def test_a_chambers_own_alarm_limits_raise_and_clear_its_alarms(server):
+    chamber = await make_chamber(server)
+    path = f"/api/chambers/{chamber['id']}"
+    client = await connect(server)
+    await client.request({"action": "subscribe", "channel": "alarms"})
+    # the simulated beer starts near 20 °C: a 19 °C high limit with no delay alarms at once
+    status, reply = await http(
+        server, "PATCH", path, {"alarm_limits": {"high_c": 19.0, "absolute_delay_s": 0}}
+    )
+    assert status == 200, reply
+    for _ in range(60):
+        items = (await client.recv(timeout=10))["data"].get("alarms", [])
+        raised = [a for a in items if a["code"] == "high_temp"]
+        if raised:
+            break
+    assert raised[0]["severity"] == "critical" and raised[0]["state"] == "active_unacknowledged"
+    assert raised[0]["source"] == f"chamber/{chamber['id']}"
+    status, _ = await http(server, "PATCH", path, {"alarm_limits": {"high_c": 30.0, "absolute_delay_s": 0}})
+    assert status == 200
+    for _ in range(60):
+        items = (await client.recv(timeout=10))["data"].get("alarms", [])
+        if any(a["code"] == "high_temp" and a["state"] == "cleared_unacknowledged" for a in items):
+            break
+    else:
+        raise AssertionError("the high alarm never cleared")
+    status, reply = await http(server, "PATCH", path, {"alarm_limits": {"compressor_max_run_h": 0}})
+    assert_error(status, reply, 400)
