@@ -64,7 +64,9 @@ class ControllerRuntime:
     driver: BoardDriver
     chambers: dict[int, ChamberRuntime] = field(default_factory=dict)
     offline_since: float | None = None
-    rebooted: bool = False
+    rebooted_at: float | None = None  # a boot the host has not re-armed after yet
+    uptime_s: float | None = None  # the board's uptime at the last check
+    ticks: int = 0
     started: bool = False
 
 
@@ -91,6 +93,7 @@ class ControlService:
         alarms: AlarmService,
         tick_period_s: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
+        uptime_check_ticks: int = 60,
     ) -> None:
         """`clock` times the relays and sensors; a test may pass a faster one to keep pace
         with a simulator running faster than real time (never with real hardware)."""
@@ -99,6 +102,8 @@ class ControlService:
         self.alarms = alarms
         self.tick_period_s = tick_period_s
         self._clock = clock
+        # a board can restart with its B: line lost on the wire: its uptime going back tells
+        self.uptime_check_ticks = uptime_check_ticks
         self.controllers: dict[int, ControllerRuntime] = {}
         self._task: asyncio.Task[None] | None = None
         self._dirty = False
@@ -200,7 +205,8 @@ class ControlService:
 
         def on_event(event: BoardEvent) -> None:
             if event.kind == "boot":
-                runtime.rebooted = True
+                runtime.rebooted_at = self._clock()  # the B: line comes at boot
+                runtime.uptime_s = None  # learnt again at the next uptime check
             if event.kind in ("online", "offline", "boot", "log"):
                 detail = event.detail.get("msg") or event.detail.get("reason") or ""
                 level = "warning" if event.kind in ("offline", "boot") else "info"
@@ -284,10 +290,13 @@ class ControlService:
             controller.offline_since = controller.offline_since or now
         else:
             controller.offline_since = None
-        if controller.rebooted:
-            controller.rebooted = False
+        controller.ticks += 1
+        if reading is not None and controller.ticks % self.uptime_check_ticks == 0:
+            await self._check_uptime(controller, now)
+        if controller.rebooted_at is not None:
             for chamber in controller.chambers.values():
-                _rearm_after_boot(chamber, now)
+                _rearm_after_boot(chamber, controller.rebooted_at, now)
+            controller.rebooted_at = None
         if reading is not None:  # the board's word on its outputs (a dead-man may have acted)
             for chamber in controller.chambers.values():
                 _align_with_board(chamber, reading, now)
@@ -311,6 +320,28 @@ class ControlService:
             with contextlib.suppress(BoardUnavailable, BoardError):
                 await controller.driver.feed_deadman(DEADMAN_S)
         return records
+
+    async def _check_uptime(self, controller: ControllerRuntime, now: float) -> None:
+        """Ask the board's uptime; an uptime that went back is a restart whose `B:` line
+        never arrived: re-arm as for a `B:`, from the boot the uptime gives."""
+        try:
+            uptime_s = (await controller.driver.request("n")).body.get("uptime_s")
+        except (BoardUnavailable, BoardError) as error:
+            log.info("%s: uptime check failed: %s", controller.name, error)
+            return
+        if isinstance(uptime_s, bool) or not isinstance(uptime_s, int | float) or uptime_s < 0:
+            return
+        if controller.uptime_s is not None and uptime_s < controller.uptime_s:
+            # whole seconds since the boot: now - uptime is at or just after the real boot, so
+            # counting min off and dead time from there is never less strict than the board
+            controller.rebooted_at = now - uptime_s
+            self._publish_log(
+                f"controller/{controller.id}",
+                "warning",
+                f"{controller.name}: restarted without a B: line (uptime went back to {uptime_s:.0f} s); "
+                "outputs counted off since that boot",
+            )
+        controller.uptime_s = uptime_s
 
     async def _apply(
         self, controller: ControllerRuntime, chamber: ChamberRuntime, decision: Any, now: float
@@ -352,14 +383,14 @@ class ControlService:
         self.hub.publish("logs", {"entries": [{"source": source, "level": level, "msg": text}]})
 
 
-def _rearm_after_boot(chamber: ChamberRuntime, now: float) -> None:
+def _rearm_after_boot(chamber: ChamberRuntime, boot_at: float, now: float) -> None:
     """The board rebooted: its outputs are off and its min off and dead time count from
     this boot; the host's relays do the same, and 85 °C is suspect again for a while."""
     for relay in chamber.control.relays():
-        relay.rebooted(now, now)  # the B: line arrives at boot: counting from now is safe
+        relay.rebooted(boot_at, now)
     chamber.board_on = {"heat": False, "cool": False}
     for validator in chamber.validators.values():
-        validator.powered_up(now)
+        validator.powered_up(boot_at)
 
 
 def _align_with_board(chamber: ChamberRuntime, reading: Reading, now: float) -> None:

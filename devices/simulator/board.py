@@ -120,8 +120,11 @@ class SimulatedBoard:
             return encode("E", {"code": "bad_fault", "msg": str(error)[:120]})
         return encode("X", detail)
 
-    def inject(self, fault: str, probe: str = "beer", for_s: float = 60.0, count: int = 1) -> dict[str, Any]:
-        """Inject a fault; returns what was done (also the `X:` reply)."""
+    def inject(
+        self, fault: str, probe: str = "beer", for_s: float = 60.0, count: int = 1, announce: bool = True
+    ) -> dict[str, Any]:
+        """Inject a fault; returns what was done (also the `X:` reply). A reboot with
+        `announce` false loses its `B:` line, as a line garbled on the wire would be."""
         if fault not in FAULTS:
             raise ValueError(f"fault must be one of {', '.join(FAULTS)}")
         if fault in ("disconnect", "crc", "stuck", "spike85", "spike127"):
@@ -139,7 +142,9 @@ class SimulatedBoard:
         elif fault == "door":
             self.plant.open_door(for_s)
         elif fault == "reboot":
-            self.outbox += self.firmware.boot("watchdog")
+            boot_lines = self.firmware.boot("watchdog")
+            if announce is True:
+                self.outbox += boot_lines
         elif fault == "unplug":
             if self._on_unplug is None:
                 raise ValueError("unplug needs the --pty or --tcp runner")

@@ -1,18 +1,22 @@
 """The control loop in the real server: a simulator controller configured by REST is read
 every tick, its chamber is controlled, and the ticks arrive over a real WebSocket."""
 
+import asyncio
+from datetime import datetime
+
 import pytest
 
+from app.control.loop import ControlService
 from devices.simulator.probes import rom_for
 from tests.helpers import assert_error, connect, http
 
 
-async def make_chamber(server, mode="beer"):
+async def make_chamber(server, mode="beer", speed=10):
     _, controller = await http(
         server,
         "POST",
         "/api/controllers",
-        {"name": "Sim", "kind": "simulator", "address": "plant=fridge speed=10 seed=1"},
+        {"name": "Sim", "kind": "simulator", "address": f"plant=fridge speed={speed} seed=1"},
     )
     _, chamber = await http(
         server,
@@ -243,3 +247,32 @@ async def test_a_chambers_own_alarm_limits_raise_and_clear_its_alarms(server):
         raise AssertionError("the high alarm never cleared")
     status, reply = await http(server, "PATCH", path, {"alarm_limits": {"compressor_max_run_h": 0}})
     assert_error(status, reply, 400)
+
+
+@pytest.mark.gen_test(timeout=90)
+async def test_a_board_restart_whose_boot_line_was_lost_is_found_from_its_uptime(server):
+    # check the uptime every 3 ticks instead of every 60 to keep the test short
+    await server.control.stop()
+    server.control = ControlService(server.sessions, server.hub, server.alarms, uptime_check_ticks=3)
+    await server.control.start()
+    chamber = await make_chamber(server, speed=1)  # the board's uptime in the host's seconds
+    client = await connect(server)
+    await client.request({"action": "subscribe", "channel": f"chamber/{chamber['id']}/data"})
+    before = await records(client, chamber["id"], lambda r: r["holds"].get("cool", 0) > 0)
+    for _ in range(4):  # a few uptime checks, so the boot is known
+        await records(client, chamber["id"], lambda r: True)
+    [controller] = server.control.controllers.values()
+    await controller.driver.request("x", {"fault": "reboot", "announce": False})
+    for _ in range(30):
+        _, entries = await http(server, "GET", "/api/logs?source=controller/" + str(controller.id))
+        noticed = [e for e in entries if "restarted without a B: line" in e["message"]]
+        if noticed:
+            break
+        await asyncio.sleep(0.5)
+    else:
+        raise AssertionError("the silent restart was not noticed")
+    after = await records(client, chamber["id"], lambda r: r["ts"] > noticed[0]["ts"])
+    waited = (datetime.fromisoformat(after["ts"]) - datetime.fromisoformat(before["ts"])).total_seconds()
+    # without the re-arm the compressor's hold would have run down by the time waited;
+    # re-armed, it counts again from the new boot (host seconds: at least the new dead time)
+    assert after["holds"]["cool"] > before["holds"]["cool"] - waited + 2
