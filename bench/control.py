@@ -140,15 +140,7 @@ def fermentation(
             plant_params={"initial_beer_c": initial_beer_c, **(plant or {})},
             faults=planned,
         )
-        trace = Trace(
-            dt_s=recorded.sample_s,
-            t=recorded.t,
-            beer_c=recorded.beer_c,
-            setpoint_c=recorded.setpoint_c,
-            edges=recorded.edges,
-            segments=segments_of(chosen, days * DAY),
-            faults=recorded.faults,
-        )
+        trace = recorded.trace(segments_of(chosen, days * DAY))
         assert trace.limits.cool_min_on_s == FermenterTuning().cool_min_on_s
         rows = audit(trace, FERMENTATION, fridge=FridgePhysics())
         extra: dict[str, Any] = {"refusals": recorded.refusals, "reboots_seen": recorded.reboots_seen}

@@ -7,19 +7,13 @@ from typing import Any
 
 from sqlalchemy import or_, select
 
-from ..control.alarms import ACTIVE_ACKNOWLEDGED, ACTIVE_UNACKNOWLEDGED, CLEARED, CLEARED_UNACKNOWLEDGED
+from ..control.alarms import alarm_state
 from ..db.models import Alarm
 from .base import ApiError, JsonHandler
 from .crud import parse_model
 from .schemas import AlarmAckIn, AlarmAckOut, AlarmOut
 
 STATES = ("open", "all")
-
-
-def _state(row: Alarm) -> str:
-    if row.cleared_at is None:
-        return ACTIVE_UNACKNOWLEDGED if row.acknowledged_at is None else ACTIVE_ACKNOWLEDGED
-    return CLEARED_UNACKNOWLEDGED if row.acknowledged_at is None else CLEARED
 
 
 def alarm_json(row: Alarm) -> dict[str, Any]:
@@ -29,7 +23,7 @@ def alarm_json(row: Alarm) -> dict[str, Any]:
         code=row.code,
         severity=row.severity,
         message=row.message,
-        state=_state(row),
+        state=alarm_state(row.acknowledged_at, row.cleared_at),
         raised_at=row.raised_at,
         acknowledged_at=row.acknowledged_at,
         cleared_at=row.cleared_at,

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from ..control.profile_commands import CommandError, apply_command
-from ..control.profiles import FermentationProfile, Point, ProfileRun
+from ..control.profiles import FermentationProfile, ProfileRun
 from ..db.models import Chamber, Controller, Profile
 from .base import ApiError
 from .crud import Parent, Resource
@@ -71,8 +71,7 @@ def _hold_current_temperature(row: Chamber, profile: Profile, now: float) -> Non
         elapsed = ProfileRun.from_state(state).elapsed_s(now)
     except ValueError:
         return
-    points = [Point(p.offset_days, p.temperature, p.event) for p in profile.points]
-    setpoint = FermentationProfile(points).setpoint_at(elapsed)
+    setpoint = FermentationProfile.of(profile.points).setpoint_at(elapsed)
     if setpoint is not None:
         row.beer_setpoint = round(setpoint, 2)
 

@@ -56,13 +56,6 @@ class AlarmService:
         """Raise or clear a chamber's alarms from one evaluation of its rules."""
         return self._record(self.book.apply(source, findings, self._clock()))
 
-    def raise_(self, source: str, code: str, severity: str, msg: str) -> AlarmChange | None:
-        changes = self._record([self.book.raise_(source, code, severity, msg, self._clock())])
-        return changes[0] if changes else None
-
-    def clear(self, source: str, code: str) -> None:
-        self._record([self.book.clear(source, code, self._clock())])
-
     def clear_source(self, source: str) -> None:
         """Clear every alarm of a source that no longer exists (a deleted chamber)."""
         now = self._clock()

@@ -68,6 +68,13 @@ def _epoch(value: datetime | float | None) -> float | None:
     return value.timestamp()
 
 
+def alarm_state(acknowledged_at: object | None, cleared_at: object | None) -> str:
+    """The state the two times give (the table in the module doc); times of any kind."""
+    if cleared_at is None:
+        return ACTIVE_UNACKNOWLEDGED if acknowledged_at is None else ACTIVE_ACKNOWLEDGED
+    return CLEARED_UNACKNOWLEDGED if acknowledged_at is None else CLEARED
+
+
 # -- the book ------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class AlarmRecord:
@@ -84,9 +91,7 @@ class AlarmRecord:
 
     @property
     def state(self) -> str:
-        if self.cleared_at is None:
-            return ACTIVE_UNACKNOWLEDGED if self.acknowledged_at is None else ACTIVE_ACKNOWLEDGED
-        return CLEARED_UNACKNOWLEDGED if self.acknowledged_at is None else CLEARED
+        return alarm_state(self.acknowledged_at, self.cleared_at)
 
     @property
     def key(self) -> tuple[str, str]:

@@ -30,13 +30,11 @@ from devices.transport import transport_for
 from ..db.models import Chamber, Controller, Profile
 from ..pubsub.hub import Hub, Message
 from .alarm_service import AlarmService
-from .runtime import ChamberRuntime
+from .outputs import DEADMAN_S
+from .runtime import ChamberRuntime, protected_min_times
 
 log = logging.getLogger(__name__)
 
-# the board switches everything off when the host is silent this long: 20 s keeps "host
-# silent -> outputs off" within control.md's 30 s target with ticks to spare (docs/control.md)
-DEADMAN_S = 20
 BOARD_GRACE_S = 10.0  # a board not answering this long raises `board_silent`
 WATCHED = ("_controllers", "_chambers", "_devices", "_profiles")
 SNAPSHOT_KEYS = (
@@ -236,9 +234,9 @@ class ControlService:
                         "offset": device.calibration_offset,
                     }
                 elif device.function in ("heat", "cool", "fan") and runtime is not None:
-                    min_on_s, min_off_s = device.min_on_s, device.min_off_s
-                    if device.function == "cool":  # the same floor the host applies
-                        min_on_s, min_off_s = max(min_on_s, 180), max(min_off_s, 300)
+                    min_on_s, min_off_s = protected_min_times(
+                        device.function, device.min_on_s, device.min_off_s
+                    )
                     wanted[device.slot] = _output_config(
                         device.slot, device.address, device.invert, min_on_s, min_off_s, group, dead_s
                     )

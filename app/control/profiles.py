@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_right
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
@@ -110,6 +110,11 @@ class FermentationProfile:
                 )
         object.__setattr__(self, "points", points)
         object.__setattr__(self, "_offsets_s", tuple(point.offset_s for point in points))
+
+    @classmethod
+    def of(cls, rows: Iterable[Any]) -> FermentationProfile:
+        """From stored points (objects with `offset_days`, `temperature`, `event`)."""
+        return cls([Point(row.offset_days, row.temperature, row.event) for row in rows])
 
     @property
     def duration_s(self) -> float:

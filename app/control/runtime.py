@@ -21,7 +21,6 @@ from .profiles import (
     FermentationProfile,
     MashRun,
     MashSchedule,
-    Point,
     ProfileRun,
     Step,
     setpoint_jump_after_outage,
@@ -59,7 +58,7 @@ class Wiring:
                 if d.function in SENSOR_FUNCTIONS and d.slot
             ),
             outputs=tuple(
-                (d.function, d.slot, d.min_on_s, d.min_off_s)
+                (d.function, d.slot, *protected_min_times(d.function, d.min_on_s, d.min_off_s))
                 for d in devices
                 if d.function in OUTPUT_FUNCTIONS and d.slot
             ),
@@ -77,18 +76,27 @@ class Wiring:
         return next((slot for role, slot, *_ in self.outputs if role == name), None)
 
 
-def _tuning(row: Chamber, wiring: Wiring) -> FermenterTuning:
-    values: dict[str, Any] = {}
-    for role, _slot, min_on_s, min_off_s in wiring.outputs:
-        if role == "cool":
-            # a compressor never runs with less protection than control.md's defaults
-            values["cool_min_on_s"] = float(max(min_on_s, 180))
-            values["cool_min_off_s"] = float(max(min_off_s, 300))
-        else:
-            values["heat_min_on_s"], values["heat_min_off_s"] = float(min_on_s), float(min_off_s)
-    known = FermenterTuning.__dataclass_fields__
+def protected_min_times(function: str, min_on_s: int, min_off_s: int) -> tuple[int, int]:
+    """An output's min on/off as host and board apply them: a compressor (`cool`) never runs
+    with less protection than control.md's 180 s / 300 s, whatever its device row says."""
+    if function == "cool":
+        return max(min_on_s, 180), max(min_off_s, 300)
+    return min_on_s, min_off_s
+
+
+def _with_overrides(row: Chamber, tuning: type[Any], values: dict[str, Any]) -> Any:
+    """`tuning` built from `values` (set by the wiring) and the chamber's own `tuning`
+    entries for the other fields it knows."""
+    known = tuning.__dataclass_fields__
     values.update({k: float(v) for k, v in (row.tuning or {}).items() if k in known and k not in values})
-    return FermenterTuning(**values)
+    return tuning(**values)
+
+
+def _tuning(row: Chamber, wiring: Wiring) -> FermenterTuning:
+    values = {}
+    for role, _slot, min_on_s, min_off_s in wiring.outputs:
+        values[f"{role}_min_on_s"], values[f"{role}_min_off_s"] = float(min_on_s), float(min_off_s)
+    return _with_overrides(row, FermenterTuning, values)
 
 
 def _stepped(before: float | None, after: float | None) -> bool:
@@ -102,13 +110,11 @@ def _iso(epoch_s: float) -> str:
 
 
 def _vessel_tuning(row: Chamber, wiring: Wiring) -> VesselTuning:
-    values: dict[str, Any] = {}
+    values = {}
     for role, _slot, min_on_s, min_off_s in wiring.outputs:
         if role == "heat":
             values["min_on_s"], values["min_off_s"] = float(min_on_s), float(min_off_s)
-    known = VesselTuning.__dataclass_fields__
-    values.update({k: float(v) for k, v in (row.tuning or {}).items() if k in known and k not in values})
-    return VesselTuning(**values)
+    return _with_overrides(row, VesselTuning, values)
 
 
 VESSEL_MODES = {"off": "off", "beer": "vessel", "profile": "profile", "boil": "boil"}
@@ -177,9 +183,7 @@ class ChamberRuntime:
         if profile is None:
             return
         if profile.kind == "fermentation" and profile.points:
-            self.fermentation = FermentationProfile(
-                [Point(p.offset_days, p.temperature, p.event) for p in profile.points]
-            )
+            self.fermentation = FermentationProfile.of(profile.points)
         elif profile.kind == "mash":
             self.schedule = MashSchedule(
                 [Step(s.name, s.temperature, s.hold_min, s.ramp_c_per_min, s.confirm) for s in profile.steps]

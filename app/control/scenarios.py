@@ -26,8 +26,9 @@ from devices.protocol import encode
 from devices.simulator.board import SimulatedBoard
 from devices.simulator.probes import rom_for
 
-from .audit import BOARD_REBOOT, HOST_SILENT, SENSOR_INVALID, Fault
+from .audit import BOARD_REBOOT, HOST_SILENT, SENSOR_INVALID, Fault, Segment, Trace
 from .chamber import FermenterControl, FermenterTuning
+from .outputs import DEADMAN_S
 from .profiles import FermentationProfile, Point
 from .sensors import SensorValidator
 
@@ -38,7 +39,6 @@ HOUR = 3600.0
 COOL_SLOT, HEAT_SLOT = 4, 5
 PINS = {"cool": 5, "heat": 6}
 SENSOR_SLOTS = {"beer": 1, "fridge": 2, "room": 3}
-DEADMAN_S = 20  # no command this long: the board switches everything off (control.md decision)
 FEED_EVERY_TICKS = 10  # `w` this often, though any command feeds the dead-man
 UPTIME_EVERY_TICKS = 60  # ask `n` this often: a reboot whose `B:` line was lost shows here
 SEPARATION_S = HOUR  # a fault is armed no sooner than this after the previous one ended
@@ -58,6 +58,18 @@ class Run:
     faults: list[Fault] = field(default_factory=list)
     refusals: int = 0  # `o` commands the board refused: the host asked for what it must not
     reboots_seen: int = 0  # board reboots the host noticed and re-armed after
+
+    def trace(self, segments: list[Segment]) -> Trace:
+        """The run as the audit reads it, with the profile's `segments`."""
+        return Trace(
+            dt_s=self.sample_s,
+            t=self.t,
+            beer_c=self.beer_c,
+            setpoint_c=self.setpoint_c,
+            edges=self.edges,
+            segments=segments,
+            faults=self.faults,
+        )
 
 
 def _send(board: SimulatedBoard, letter: str, body: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -11,7 +11,6 @@ from app.control.audit import (
     HOST_SILENT,
     SENSOR_INVALID,
     Segment,
-    Trace,
     audit,
 )
 from app.control.chamber import FermenterControl
@@ -39,15 +38,7 @@ def run(faults, hours):
         faults=faults,
         fault_separation_s=600.0,
     )
-    trace = Trace(
-        dt_s=recorded.sample_s,
-        t=recorded.t,
-        beer_c=recorded.beer_c,
-        setpoint_c=recorded.setpoint_c,
-        edges=recorded.edges,
-        segments=[Segment(0.0, hours * HOUR, "hold", SETPOINT, SETPOINT)],
-        faults=recorded.faults,
-    )
+    trace = recorded.trace([Segment(0.0, hours * HOUR, "hold", SETPOINT, SETPOINT)])
     return recorded, {row.name: row for row in audit(trace, FERMENTATION)}
 
 
