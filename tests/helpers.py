@@ -75,6 +75,16 @@ async def connect(server: Maelstrom, auth: bool = True, headers: dict[str, str] 
     return WsClient(conn)
 
 
+async def chamber_record(client: WsClient, chamber_id: int, until: Any, limit: int = 200) -> dict[str, Any]:
+    """Tick records on `chamber/<id>/data` until `until(record)` holds; returns that record
+    (other channels' messages are passed over; AssertionError after `limit` messages)."""
+    for _ in range(limit):
+        message = await client.recv(timeout=10)
+        if message["channel"] == f"chamber/{chamber_id}/data" and until(message["data"]):
+            return message["data"]
+    raise AssertionError("condition never met")
+
+
 async def http(
     server: Maelstrom,
     method: str,

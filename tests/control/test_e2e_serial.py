@@ -5,6 +5,7 @@ heater and cooler together, and everything off when the server stops."""
 
 import asyncio
 import contextlib
+import functools
 import json
 import subprocess
 import sys
@@ -17,7 +18,7 @@ from app.control.loop import ControlService
 from app.db.models import Controller
 from devices.driver import BoardUnavailable
 from devices.simulator.probes import rom_for
-from tests.helpers import REPO, connect, http
+from tests.helpers import REPO, chamber_record, connect, http
 
 SPEED = 20
 DEAD_S = 300  # shorter than the default 600 s to keep the test short; audited as configured
@@ -47,12 +48,7 @@ def read_edges(path):
     return [(edge["t"], roles[edge["pin"]], edge["on"]) for edge in edges]
 
 
-async def wait_record(client, until, limit=400):
-    for _ in range(limit):
-        record = (await client.recv(timeout=10))["data"]
-        if until(record):
-            return record
-    raise AssertionError("condition never met")
+wait_record = functools.partial(chamber_record, limit=400)
 
 
 @pytest.mark.gen_test(timeout=180)
@@ -100,12 +96,14 @@ async def test_the_server_drives_a_serial_board_within_every_relay_rule(server, 
     await client.request({"action": "subscribe", "channel": f"chamber/{chamber['id']}/data"})
 
     # 20 °C beer, 10 °C wanted: the compressor starts once min off and dead time from boot allow
-    await wait_record(client, lambda r: r["cool"])
+    await wait_record(client, chamber["id"], lambda r: r["cool"])
     # now a warm setpoint: the compressor stops after its min on, the heater waits the dead time
     status, _ = await http(server, "PATCH", f"/api/chambers/{chamber['id']}", {"beer_setpoint": 30.0})
     assert status == 200
-    await wait_record(client, lambda r: not r["cool"] and r["state"] in ("dead_time", "heating", "idle"))
-    await wait_record(client, lambda r: r["heat"])
+    await wait_record(
+        client, chamber["id"], lambda r: not r["cool"] and r["state"] in ("dead_time", "heating", "idle")
+    )
+    await wait_record(client, chamber["id"], lambda r: r["heat"])
     await server.control.stop()  # the server stops: every output commanded off first
 
     for _ in range(100):  # the simulator appends each edge within a few ms
@@ -188,11 +186,13 @@ async def test_a_pulled_board_raises_an_alarm_reconnects_and_control_resumes(ser
     assert status == 201
     client = await connect(server)
     await client.request({"action": "subscribe", "channel": f"chamber/{chamber['id']}/data"})
-    await wait_record(client, lambda r: r["beer"] is not None and r["state"] != "board_offline")
+    await wait_record(
+        client, chamber["id"], lambda r: r["beer"] is not None and r["state"] != "board_offline"
+    )
     [runtime] = server.control.controllers.values()
     with contextlib.suppress(BoardUnavailable):  # the link may drop before the reply
         await runtime.driver.request("x", {"fault": "unplug", "for_s": 13})
-    await wait_record(client, lambda r: r["state"] == "board_offline")
+    await wait_record(client, chamber["id"], lambda r: r["state"] == "board_offline")
     for _ in range(40):
         if await open_alarms(server, "board_silent"):
             break
@@ -200,8 +200,8 @@ async def test_a_pulled_board_raises_an_alarm_reconnects_and_control_resumes(ser
     [alarm] = await open_alarms(server, "board_silent")
     assert alarm["state"] == "active_unacknowledged"
     # back online; the beer probe counts again after three valid readings in a row
-    await wait_record(client, lambda r: r["state"] != "board_offline", limit=120)
-    back = await wait_record(client, lambda r: r["beer"] is not None, limit=20)
+    await wait_record(client, chamber["id"], lambda r: r["state"] != "board_offline", limit=120)
+    back = await wait_record(client, chamber["id"], lambda r: r["beer"] is not None, limit=20)
     assert back["state"] not in ("board_offline", "sensor_lost")
     [alarm] = await open_alarms(server, "board_silent")
     assert alarm["state"] == "cleared_unacknowledged"

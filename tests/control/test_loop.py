@@ -8,7 +8,7 @@ import pytest
 
 from app.control.loop import ControlService
 from devices.simulator.probes import rom_for
-from tests.helpers import assert_error, connect, http
+from tests.helpers import assert_error, chamber_record, connect, http
 
 
 async def make_chamber(server, mode="beer", speed=10):
@@ -109,15 +109,6 @@ async def test_mode_off_by_rest_stops_the_demand(server):
     assert [e["message"] for e in entries] == ["Ale: mode beer -> off"]
 
 
-async def records(client, chamber_id, until, limit=200):
-    """Tick records of one chamber until `until(record)` holds; returns that record."""
-    for _ in range(limit):
-        message = await client.recv(timeout=10)
-        if message["channel"] == f"chamber/{chamber_id}/data" and until(message["data"]):
-            return message["data"]
-    raise AssertionError("condition never met")
-
-
 async def make_profile(server):
     status, profile = await http(
         server,
@@ -156,7 +147,7 @@ async def test_a_profile_starts_part_way_pauses_resumes_and_stops_holding_its_te
     )
     assert status == 200, reply
     assert reply["mode"] == "profile" and reply["profile_state"]["rev"] == 1
-    record = await records(client, chamber["id"], lambda r: r["mode"] == "profile")
+    record = await chamber_record(client, chamber["id"], lambda r: r["mode"] == "profile")
     # half way up the 18 -> 20 ramp of day 2..3
     assert record["beer_set"] == pytest.approx(19.0, abs=0.01)
     assert record["profile"]["elapsed_days"] == pytest.approx(2.5, abs=0.001)
@@ -164,21 +155,21 @@ async def test_a_profile_starts_part_way_pauses_resumes_and_stops_holding_its_te
 
     status, _ = await http(server, "PATCH", path, {"profile_command": {"action": "pause"}})
     assert status == 200
-    first = await records(client, chamber["id"], lambda r: r["profile"]["paused"])
-    later = await records(client, chamber["id"], lambda r: r["ts"] > first["ts"])
+    first = await chamber_record(client, chamber["id"], lambda r: r["profile"]["paused"])
+    later = await chamber_record(client, chamber["id"], lambda r: r["ts"] > first["ts"])
     assert later["profile"]["elapsed_days"] == first["profile"]["elapsed_days"]
     status, reply = await http(server, "PATCH", path, {"profile_command": {"action": "pause"}})
     assert_error(status, reply, 409)
 
     status, _ = await http(server, "PATCH", path, {"profile_command": {"action": "resume"}})
     assert status == 200
-    await records(client, chamber["id"], lambda r: not r["profile"]["paused"])
+    await chamber_record(client, chamber["id"], lambda r: not r["profile"]["paused"])
 
     status, reply = await http(server, "PATCH", path, {"profile_command": {"action": "stop"}})
     assert status == 200, reply
     assert reply["mode"] == "beer" and reply["beer_setpoint"] == pytest.approx(19.0, abs=0.01)
     assert reply["profile_state"] == {}
-    record = await records(client, chamber["id"], lambda r: r["mode"] == "beer")
+    record = await chamber_record(client, chamber["id"], lambda r: r["mode"] == "beer")
     assert record["profile"] is None
 
 
@@ -203,16 +194,18 @@ async def test_a_lost_beer_probe_switches_control_off_raises_an_alarm_and_contro
     chamber = await make_chamber(server)
     client = await connect(server)
     await client.request({"action": "subscribe", "channel": f"chamber/{chamber['id']}/data"})
-    await records(client, chamber["id"], lambda r: r["beer"] is not None and r["state"] != "board_offline")
+    await chamber_record(
+        client, chamber["id"], lambda r: r["beer"] is not None and r["state"] != "board_offline"
+    )
     [controller] = server.control.controllers.values()
     await controller.driver.request("x", {"fault": "disconnect", "probe": "beer", "for_s": 200})
-    lost = await records(client, chamber["id"], lambda r: r["state"] == "sensor_lost")
+    lost = await chamber_record(client, chamber["id"], lambda r: r["state"] == "sensor_lost")
     assert not lost["heat"] and lost["cool_duty"] == 0 and lost["heat_duty"] == 0
     assert lost["sensors"]["beer"]["lost"]
     _, alarms = await http(server, "GET", "/api/alarms")
     [alarm] = [a for a in alarms if a["code"] == "sensor_lost_beer"]
     assert alarm["source"] == f"chamber/{chamber['id']}" and alarm["state"] == "active_unacknowledged"
-    back = await records(client, chamber["id"], lambda r: r["state"] != "sensor_lost", limit=400)
+    back = await chamber_record(client, chamber["id"], lambda r: r["state"] != "sensor_lost", limit=400)
     assert back["beer"] is not None and not back["sensors"]["beer"]["lost"]
     _, alarms = await http(server, "GET", "/api/alarms")
     [alarm] = [a for a in alarms if a["code"] == "sensor_lost_beer"]
@@ -258,9 +251,9 @@ async def test_a_board_restart_whose_boot_line_was_lost_is_found_from_its_uptime
     chamber = await make_chamber(server, speed=1)  # the board's uptime in the host's seconds
     client = await connect(server)
     await client.request({"action": "subscribe", "channel": f"chamber/{chamber['id']}/data"})
-    before = await records(client, chamber["id"], lambda r: r["holds"].get("cool", 0) > 0)
+    before = await chamber_record(client, chamber["id"], lambda r: r["holds"].get("cool", 0) > 0)
     for _ in range(4):  # a few uptime checks, so the boot is known
-        await records(client, chamber["id"], lambda r: True)
+        await chamber_record(client, chamber["id"], lambda r: True)
     [controller] = server.control.controllers.values()
     await controller.driver.request("x", {"fault": "reboot", "announce": False})
     for _ in range(30):
@@ -271,7 +264,7 @@ async def test_a_board_restart_whose_boot_line_was_lost_is_found_from_its_uptime
         await asyncio.sleep(0.5)
     else:
         raise AssertionError("the silent restart was not noticed")
-    after = await records(client, chamber["id"], lambda r: r["ts"] > noticed[0]["ts"])
+    after = await chamber_record(client, chamber["id"], lambda r: r["ts"] > noticed[0]["ts"])
     waited = (datetime.fromisoformat(after["ts"]) - datetime.fromisoformat(before["ts"])).total_seconds()
     # without the re-arm the compressor's hold would have run down by the time waited;
     # re-armed, it counts again from the new boot (host seconds: at least the new dead time)

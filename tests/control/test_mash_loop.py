@@ -3,12 +3,13 @@ its steps with hold-after-reach and a confirm step, and a restart of the control
 the step's hold progress."""
 
 import asyncio
+import functools
 
 import pytest
 
 from app.control.loop import ControlService
 from devices.simulator.probes import rom_for
-from tests.helpers import assert_error, connect, http
+from tests.helpers import assert_error, chamber_record, connect, http
 
 
 async def make_mash_tun(server):
@@ -60,12 +61,7 @@ async def make_mash_tun(server):
     return chamber
 
 
-async def record_where(client, chamber_id, until, limit=600):
-    for _ in range(limit):
-        message = await client.recv(timeout=10)
-        if message["channel"] == f"chamber/{chamber_id}/data" and until(message["data"]):
-            return message["data"]
-    raise AssertionError("condition never met")
+record_where = functools.partial(chamber_record, limit=600)  # a mash heats for a while
 
 
 def phase(record):
