@@ -24,6 +24,7 @@ from .control.alarm_service import AlarmService
 from .control.loop import ControlService
 from .control.sample import install_sample
 from .db.engine import default_url, make_engine, make_sessionmaker, migrate
+from .db.writer import DbWriter
 from .pubsub.errors import CLOSE_GOING_AWAY
 from .pubsub.hub import Hub, HubLimits
 from .pubsub.liveness import ConnectionRegistry
@@ -69,6 +70,7 @@ class Maelstrom:
         self.db_url = config.storage.db_url or default_url(data_dir)
         self.engine = make_engine(self.db_url)
         self.sessions = make_sessionmaker(self.engine)
+        self.db_writer = DbWriter(self.sessions)
         self.settings = SettingsStore(self.sessions)
         self.auth = Auth(self.sessions, data_dir)
         self.app = make_app(self)
@@ -95,16 +97,17 @@ class Maelstrom:
         self.settings.load()
         self.auth.ensure_password()
         self.auth.load_tokens()
-        self.hub.subscribe(LogRecorder(self.sessions), "logs")
+        self.hub.subscribe(LogRecorder(self.db_writer), "logs")
         if self.config.control.sample_on_first_start:
             install_sample(self.sessions)
-        self.alarms = AlarmService(self.sessions, self.hub)
+        self.alarms = AlarmService(self.sessions, self.db_writer, self.hub)
         self.alarms.start()
         tick_period_s = self.settings.get("tick_period_s")
-        self.control = ControlService(self.sessions, self.hub, self.alarms, tick_period_s)
+        self.control = ControlService(self.sessions, self.db_writer, self.hub, self.alarms, tick_period_s)
 
     async def start(self) -> None:
         """Open the database, bind, serve, start timers, then tell systemd we are ready."""
+        self.db_writer.start()
         self.open_database()
         await self.control.start()
         server_config = self.config.server
@@ -148,6 +151,7 @@ class Maelstrom:
                 )
             except TimeoutError:
                 log.warning("some connections did not close in time; exiting anyway")
+        await self.db_writer.stop()  # what the tick and the API queued is written before we exit
         self.engine.dispose()
         log.info("stopped")
 

@@ -50,8 +50,9 @@ class AlarmsHandler(JsonHandler):
 
 
 class AlarmAckHandler(JsonHandler):
-    def post(self) -> None:
+    async def post(self) -> None:
         wanted = parse_model(AlarmAckIn, self.json_body())
         assert isinstance(wanted, AlarmAckIn)
         changes = self.maelstrom.alarms.acknowledge("all" if wanted.all else wanted.ids or [])
+        await self.maelstrom.db_writer.drain()  # stored before we answer: a GET after this sees it
         self.send_json(AlarmAckOut(acknowledged=[c.id for c in changes if c.id is not None]).model_dump())

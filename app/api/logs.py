@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
 
 from ..db.models import LogEntry
+from ..db.writer import DbWriter
 from ..pubsub.hub import Message
 from .base import ApiError, JsonHandler
 from .schemas import LogOut
@@ -55,8 +55,8 @@ def _entry(raw: Any, ts: datetime) -> LogEntry | None:
 class LogRecorder:
     """Subscribes to `logs` and stores each entry, so scripts' and boards' logs outlive a restart."""
 
-    def __init__(self, sessions: sessionmaker[Session]) -> None:
-        self._sessions = sessions
+    def __init__(self, writer: DbWriter) -> None:
+        self._writer = writer
 
     def deliver(self, message: Message) -> None:
         entries = message.data.get("entries") if isinstance(message.data, dict) else None
@@ -65,6 +65,5 @@ class LogRecorder:
             return
         ts = datetime.strptime(message.ts, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
         rows = [row for row in (_entry(raw, ts) for raw in entries[:100]) if row is not None]
-        if rows:
-            with self._sessions.begin() as session:
-                session.add_all(rows)
+        if rows:  # by the one writer, off the loop: a locked database never delays a publish
+            self._writer.enqueue("logs", lambda session: session.add_all(rows))

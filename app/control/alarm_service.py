@@ -1,10 +1,11 @@
 """The server's alarm book: persisted in the `alarm` table, published on `alarms`.
 
 Every transition from the book (raised, re-raised, acknowledged, cleared) is written to
-the database first and then published as `{"alarms": [...]}`, so a client never sees an
-alarm that a restart would lose. Outside publications on `alarms` are checked before they
-are published (a bad one is refused with an error naming the problem) and then acted on:
-`{"alarms": [{source, code, msg}]}` raises, `{"acknowledge": true | [ids]}` acknowledges.
+the database first, by the one database writer off the loop, and then published as
+`{"alarms": [...]}`, so a client never sees an alarm that a restart would lose. Outside
+publications on `alarms` are checked before they are published (a bad one is refused with
+an error naming the problem) and then acted on: `{"alarms": [{source, code, msg}]}`
+raises, `{"acknowledge": true | [ids]}` acknowledges.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..db.models import Alarm
+from ..db.writer import DbWriter
 from ..pubsub.hub import Hub, Message
 from .alarms import Acknowledge, AlarmBook, AlarmChange, Finding, parse_alarm_publication
 
@@ -32,8 +34,16 @@ def check_publication(data: Any) -> None:
 
 
 class AlarmService:
-    def __init__(self, sessions: sessionmaker[Session], hub: Hub, clock: Callable[[], float] = time.time):
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        writer: DbWriter,
+        hub: Hub,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self._sessions = sessions
+        self._writer = writer
+        self._pending_ids: dict[tuple[str, str, float], list[int | None]] = {}
         self.hub = hub
         self._clock = clock
         self.book = AlarmBook()
@@ -81,30 +91,57 @@ class AlarmService:
             self._record(self.book.raise_outside(parsed, self._clock()))
 
     def _record(self, changes: Iterable[AlarmChange | None]) -> list[AlarmChange]:
+        """Store the changes through the writer, then publish them with their ids; returns
+        them as they stand now (a newly raised alarm's id is None until it is stored)."""
         done = [change for change in changes if change is not None]
         if not done:
             return []
-        stored = []
-        with self._sessions.begin() as session:
-            for change in done:
+        slots = [self._id_slot(change) for change in done]
+        self._writer.enqueue("alarms", lambda session: _store(session, done, slots), self._stored(done))
+        return done
+
+    def _id_slot(self, change: AlarmChange) -> list[int | None]:
+        """A holder shared by every change of one alarm until its row exists, so a clear
+        queued behind the raise updates the raise's row (the writer fills it in order)."""
+        alarm = change.alarm
+        key = (alarm.source, alarm.code, alarm.raised_at)
+        if change.id is not None:
+            return [change.id]
+        return self._pending_ids.setdefault(key, [None])
+
+    def _stored(self, done: list[AlarmChange]) -> Callable[[list[int]], None]:
+        def publish(ids: list[int]) -> None:
+            stored = []
+            for change, alarm_id in zip(done, ids, strict=True):
                 if change.id is None:
-                    row = Alarm(**change.row_values())
-                    session.add(row)
-                    session.flush()
-                    stored.append(self.book.assign_id(change, row.id))
-                else:
-                    row = session.get(Alarm, change.id)
-                    if row is not None:
-                        for name, value in change.row_values().items():
-                            setattr(row, name, value)
-                    stored.append(change)
-        for change in stored:
-            log.info(
-                "alarm %s %s/%s: %s",
-                change.event,
-                change.alarm.source,
-                change.alarm.code,
-                change.alarm.message,
-            )
-        self.hub.publish(CHANNEL, {"alarms": [change.as_message() for change in stored]})
-        return stored
+                    change = self.book.assign_id(change, alarm_id)
+                    alarm = change.alarm
+                    self._pending_ids.pop((alarm.source, alarm.code, alarm.raised_at), None)
+                stored.append(change)
+                log.info(
+                    "alarm %s %s/%s: %s",
+                    change.event,
+                    change.alarm.source,
+                    change.alarm.code,
+                    change.alarm.message,
+                )
+            self.hub.publish(CHANNEL, {"alarms": [change.as_message() for change in stored]})
+
+        return publish
+
+
+def _store(session: Session, changes: list[AlarmChange], slots: list[list[int | None]]) -> list[int]:
+    """On the writer's thread: insert or update each change's row; the ids, in order."""
+    ids = []
+    for change, slot in zip(changes, slots, strict=True):
+        row = session.get(Alarm, slot[0]) if slot[0] is not None else None
+        if row is None:  # new, or its insert was rolled back by a failed try
+            row = Alarm(**change.row_values())
+            session.add(row)
+            session.flush()
+            slot[0] = row.id
+        else:
+            for name, value in change.row_values().items():
+                setattr(row, name, value)
+        ids.append(row.id)
+    return ids

@@ -28,6 +28,7 @@ from devices.driver import BoardDriver, BoardError, BoardEvent, BoardUnavailable
 from devices.transport import transport_for
 
 from ..db.models import Chamber, Controller, Profile
+from ..db.writer import DbWriter
 from ..pubsub.hub import Hub, Message
 from .alarm_service import AlarmService
 from .outputs import DEADMAN_S
@@ -87,6 +88,7 @@ class ControlService:
     def __init__(
         self,
         sessions: sessionmaker[Session],
+        writer: DbWriter,
         hub: Hub,
         alarms: AlarmService,
         tick_period_s: float = 1.0,
@@ -96,6 +98,7 @@ class ControlService:
         """`clock` times the relays and sensors; a test may pass a faster one to keep pace
         with a simulator running faster than real time (never with real hardware)."""
         self._sessions = sessions
+        self._writer = writer
         self.hub = hub
         self.alarms = alarms
         self.tick_period_s = tick_period_s
@@ -362,15 +365,8 @@ class ControlService:
             state = chamber.run_state_to_save(now_wall)
             if state is not None:
                 pending[chamber.id] = state
-        if not pending:
-            return
-        with self._sessions.begin() as session:
-            for chamber_id, state in pending.items():
-                row = session.get(Chamber, chamber_id)
-                stored = row.profile_state if row is not None else None
-                # a command through the API since our last look wins: it bumped `rev`
-                if stored and (stored.get("run"), stored.get("rev")) == (state.get("run"), state.get("rev")):
-                    row.profile_state = state  # type: ignore[union-attr]
+        if pending:
+            self._writer.enqueue("run state", lambda session: _store_runs(session, pending))
 
     # -- logs -----------------------------------------------------------------------------
     def _log_line(self, chamber: ChamberRuntime, level: str, text: str) -> None:
@@ -379,6 +375,16 @@ class ControlService:
     def _publish_log(self, source: str, level: str, text: str) -> None:
         log.log(logging.WARNING if level in ("warning", "error") else logging.INFO, "%s", text)
         self.hub.publish("logs", {"entries": [{"source": source, "level": level, "msg": text}]})
+
+
+def _store_runs(session: Session, pending: dict[int, dict[str, Any]]) -> None:
+    """On the writer's thread: each chamber's run progress, unless a command through the API
+    replaced the run since our last look (it bumped `rev`: the command wins)."""
+    for chamber_id, state in pending.items():
+        row = session.get(Chamber, chamber_id)
+        stored = row.profile_state if row is not None else None
+        if stored and (stored.get("run"), stored.get("rev")) == (state.get("run"), state.get("rev")):
+            row.profile_state = state  # type: ignore[union-attr]
 
 
 def _rearm_after_boot(chamber: ChamberRuntime, boot_at: float, now: float) -> None:

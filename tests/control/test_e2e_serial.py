@@ -59,6 +59,7 @@ async def test_the_server_drives_a_serial_board_within_every_relay_rule(server, 
     started = time.monotonic()
     server.control = ControlService(
         server.sessions,
+        server.db_writer,
         server.hub,
         server.alarms,
         tick_period_s=1 / SPEED,

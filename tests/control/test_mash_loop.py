@@ -88,7 +88,7 @@ async def test_a_mash_step_holds_after_reaching_its_temperature_and_keeps_its_pr
 
     # the control loop restarts (as after a power cut): the step and its hold progress are kept
     await server.control.stop()
-    server.control = ControlService(server.sessions, server.hub, server.alarms)
+    server.control = ControlService(server.sessions, server.db_writer, server.hub, server.alarms)
     await server.control.start()
     resumed = await record_where(client, chamber["id"], lambda r: r["profile"] is not None)
     assert resumed["profile"]["step"] == "Warm"

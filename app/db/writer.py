@@ -1,0 +1,182 @@
+"""The one database writer: a thread that runs every write in order, each in its own short
+transaction, so a slow SD card or another process holding SQLite's write lock delays the
+write, never the IOLoop (a control tick, a WebSocket frame, a REST read).
+
+Two ways in:
+- `submit(kind, work)` from a coroutine that needs the result (a REST handler): the
+  returned future resolves on the loop once the transaction committed, or raises its error;
+- `enqueue(kind, work)` for writes nobody waits on (a tick's run state, alarms, logs): a
+  write that fails because the database is locked or busy is tried again, in order, until
+  it lands; any other failure is logged once per kind and reported through `on_failure`,
+  and `on_recovered` is called when a write of that kind succeeds again.
+
+`work` is a callable taking an open `Session` inside `sessions.begin()`; it must not touch
+objects owned by the loop's thread other than plain values it captured.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+Work = Callable[[Session], Any]
+RETRY_S = (0.05, 2.0)  # backoff between tries of a write that found the database locked
+MAX_QUEUED = 10_000  # fire-and-forget writes waiting; beyond this the oldest kinds are reported
+
+
+def is_locked(error: BaseException) -> bool:
+    """SQLite's 'database is locked' / 'busy': another writer holds the lock; try again."""
+    text = str(getattr(error, "orig", error)).lower()
+    return isinstance(error, OperationalError) and ("locked" in text or "busy" in text)
+
+
+@dataclass
+class _Job:
+    kind: str
+    work: Work
+    future: asyncio.Future[Any] | None = None  # None: fire and forget, retried while locked
+    then: Callable[[Any], None] | None = None  # called on the loop with the result, after commit
+    queued_at: float = field(default_factory=time.monotonic)
+
+
+class DbWriter:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        *,
+        on_failure: Callable[[str, BaseException], None] | None = None,
+        on_recovered: Callable[[str], None] | None = None,
+        max_queued: int = MAX_QUEUED,
+    ) -> None:
+        """`on_failure(kind, error)` and `on_recovered(kind)` are called on the loop's thread."""
+        self._sessions = sessions
+        self._on_failure = on_failure or (lambda kind, error: None)
+        self._on_recovered = on_recovered or (lambda kind: None)
+        self.max_queued = max_queued
+        self._queue: queue.Queue[_Job | None] = queue.Queue()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._failing: set[str] = set()  # kinds whose last write failed (touched on the writer thread)
+        self._idle = threading.Event()
+        self._idle.set()
+        self.written = 0
+        self.dropped = 0
+
+    # -- lifecycle ------------------------------------------------------------------------
+    def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._thread = threading.Thread(target=self._run, name="db-writer", daemon=True)
+        self._thread.start()
+
+    async def stop(self, timeout_s: float = 5.0) -> None:
+        """Write what is queued (up to `timeout_s`), then end the thread."""
+        if self._thread is None:
+            return
+        self._queue.put(None)
+        thread = self._thread
+        await asyncio.get_running_loop().run_in_executor(None, thread.join, timeout_s)
+        if thread.is_alive():
+            log.error("database writer did not finish in %.0f s; %d writes lost", timeout_s, self.pending)
+        self._thread = None
+
+    @property
+    def pending(self) -> int:
+        return self._queue.qsize()
+
+    async def drain(self, timeout_s: float = 10.0) -> None:
+        """Wait until every write queued so far has been tried (tests, shutdown, backups)."""
+        marker = self.submit("drain", lambda session: None)
+        await asyncio.wait_for(marker, timeout_s)
+
+    # -- the loop's side ------------------------------------------------------------------
+    def submit(self, kind: str, work: Callable[[Session], T]) -> asyncio.Future[T]:
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._put(_Job(kind, work, future))
+        return future
+
+    def enqueue(self, kind: str, work: Work, then: Callable[[Any], None] | None = None) -> None:
+        """Write without waiting; `then(result)` runs on the loop once it committed."""
+        if self._queue.qsize() >= self.max_queued:
+            self.dropped += 1
+            error = RuntimeError(f"{self._queue.qsize()} database writes queued; {kind} write dropped")
+            if self.dropped == 1 or self.dropped % 1000 == 0:
+                log.error("%s (%d dropped so far)", error, self.dropped)
+            self._on_failure(kind, error)
+            return
+        self._put(_Job(kind, work, then=then))
+
+    def _put(self, job: _Job) -> None:
+        if self._thread is None:
+            raise RuntimeError("the database writer is not running")
+        self._idle.clear()
+        self._queue.put(job)
+
+    # -- the writer thread ----------------------------------------------------------------
+    def _run(self) -> None:
+        while True:
+            job = self._queue.get()
+            if job is None:
+                return
+            self._do(job)
+            if self._queue.empty():
+                self._idle.set()
+
+    def _do(self, job: _Job) -> None:
+        delay = RETRY_S[0]
+        while True:
+            try:
+                with self._sessions.begin() as session:
+                    result = job.work(session)
+            except Exception as error:  # handed back or reported; the thread goes on
+                if job.future is None and is_locked(error):
+                    time.sleep(delay)  # this thread only: the loop does not wait
+                    delay = min(delay * 2, RETRY_S[1])
+                    continue
+                self._failed(job, error)
+                return
+            self.written += 1
+            if job.future is not None:
+                self._hand_back(job.future, result, None)
+            elif job.then is not None:
+                self._call(job.then, result)
+            if job.kind in self._failing:
+                self._failing.discard(job.kind)
+                log.info("database writes of %s work again", job.kind)
+                self._call(self._on_recovered, job.kind)
+            return
+
+    def _failed(self, job: _Job, error: BaseException) -> None:
+        if job.future is not None:  # the caller sees the error; it is not ours to report
+            self._hand_back(job.future, None, error)
+            return
+        if job.kind not in self._failing:
+            self._failing.add(job.kind)
+            log.error("database write of %s failed: %s", job.kind, error)
+        self._call(self._on_failure, job.kind, error)
+
+    def _hand_back(self, future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
+        def settle() -> None:
+            if future.done():  # the caller gave up (cancelled)
+                return
+            if error is not None:
+                future.set_exception(error)
+            else:
+                future.set_result(result)
+
+        self._call(settle)
+
+    def _call(self, callback: Callable[..., None], *args: Any) -> None:
+        if self._loop is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(callback, *args)
