@@ -118,7 +118,7 @@ class Maelstrom:
         self._every(self.registry.sweep_period_s, self.registry.sweep)
         self._every(RATE_PERIOD_S, self.hub.update_rates)
         if self.notifier.ping_period_s:
-            self._every(self.notifier.ping_period_s, self.notifier.watchdog)
+            self._every(self.notifier.ping_period_s, self._feed_watchdog)
             self.notifier.watchdog()
         log.info(
             "Maelstrom %s serving on http://%s:%d/ (data in %s)",
@@ -128,6 +128,13 @@ class Maelstrom:
             self.config.storage.data_dir,
         )
         self.notifier.ready()
+
+    def _feed_watchdog(self) -> None:
+        """Ping systemd only while control ticks: a loop that stopped gets us restarted."""
+        if self.control.healthy():
+            self.notifier.watchdog()
+        else:
+            log.error("control has not ticked lately; not feeding the systemd watchdog")
 
     def _every(self, period_s: float, callback: Any) -> None:
         timer = PeriodicCallback(callback, period_s * 1000)

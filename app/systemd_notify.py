@@ -1,6 +1,7 @@
 """sd_notify over `$NOTIFY_SOCKET`: READY=1 once serving, WATCHDOG=1 from the IOLoop.
 
-The watchdog ping is sent by a timer on the IOLoop itself, so a hung loop stops the pings
+The watchdog ping is sent by a timer on the IOLoop itself, and only while every controller
+finished a tick lately (`ControlService.healthy`), so a hung loop or a stopped tick stops the pings
 and systemd restarts the service (`WatchdogSec=` in the unit).
 """
 

@@ -32,7 +32,7 @@ def alarm_json(row: Alarm) -> dict[str, Any]:
 
 
 class AlarmsHandler(JsonHandler):
-    def get(self) -> None:
+    async def get(self) -> None:
         which = self.get_query_argument("state", "open")
         if which not in STATES:
             raise ApiError(400, "validation", "state must be open or all", "state")
@@ -45,6 +45,7 @@ class AlarmsHandler(JsonHandler):
         source = self.get_query_argument("source", None)
         if source is not None:
             query = query.where(Alarm.source == source)
+        await self.maelstrom.db_writer.settled()  # what was queued before this request is listed
         with self.maelstrom.sessions() as session:
             self.send_json([alarm_json(row) for row in session.scalars(query)])
 

@@ -20,7 +20,7 @@ LEVELS = ("debug", "info", "warning", "error")
 
 
 class LogsHandler(JsonHandler):
-    def get(self) -> None:
+    async def get(self) -> None:
         limit_text = self.get_query_argument("limit", "100")
         if not limit_text.isdigit() or not 1 <= int(limit_text) <= 1000:
             raise ApiError(400, "validation", "limit must be an integer from 1 to 1000", "limit")
@@ -33,6 +33,7 @@ class LogsHandler(JsonHandler):
             if level not in LEVELS:
                 raise ApiError(400, "validation", f"level must be one of {', '.join(LEVELS)}", "level")
             query = query.where(LogEntry.level == level)
+        await self.maelstrom.db_writer.settled()  # what was queued before this request is listed
         with self.maelstrom.sessions() as session:
             self.send_json(
                 [LogOut.model_validate(row).model_dump(mode="json") for row in session.scalars(query)]

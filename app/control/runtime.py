@@ -10,12 +10,13 @@ never restarts a compressor's min-off or the heat/cool dead time. Only a change 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from ..db.models import Chamber, Profile
-from .alarms import AlarmLimits, ChamberAlarmRules, ChamberTick
+from .alarms import CRITICAL, AlarmLimits, ChamberAlarmRules, ChamberTick, Finding
 from .chamber import Decision, FermenterControl, FermenterTuning
 from .profiles import (
     FermentationProfile,
@@ -117,6 +118,9 @@ def _vessel_tuning(row: Chamber, wiring: Wiring) -> VesselTuning:
     return _with_overrides(row, VesselTuning, values)
 
 
+NOT_READ = SensorStatus(None, False, False, "not read yet")
+OFF = Decision(False, False, 0.0, 0.0, None, "off")
+FAILED = Decision(False, False, 0.0, 0.0, None, "control_failed")
 VESSEL_MODES = {"off": "off", "beer": "vessel", "profile": "profile", "boil": "boil"}
 
 
@@ -125,14 +129,29 @@ class ChamberRuntime:
     the vessel probe, the `beer_temp` device; `beer_setpoint` is the vessel setpoint)."""
 
     def __init__(self, row: Chamber, boot: float, log_line: Any) -> None:
+        """`boot`: the monotonic time the board's relays count off from (now, at a start)."""
         self.id = row.id
         self.wiring = Wiring.of(row)
-        self.tuning = _tuning(row, self.wiring)
+        self.failure: str | None = None  # why control is stopped (outputs off) until rebuilt
+        self.tuning = FermenterTuning()
         self.control: FermenterControl | VesselControl
-        if row.kind == "fermenter":
-            self.control = FermenterControl(self.tuning, boot)
-        else:
-            self.control = VesselControl(_vessel_tuning(row, self.wiring), boot)
+        try:
+            if row.kind == "fermenter":
+                self.tuning = _tuning(row, self.wiring)
+                self.control = FermenterControl(self.tuning, boot)
+            else:
+                self.control = VesselControl(_vessel_tuning(row, self.wiring), boot)
+        except (TypeError, ValueError) as error:  # a row written by hand or by an older version
+            self.control = (
+                FermenterControl(FermenterTuning(), boot)
+                if row.kind == "fermenter"
+                else (VesselControl(VesselTuning(), boot))
+            )
+            self.failure = f"tuning unusable, control off: {error}"
+        self.decision = OFF
+        self.statuses = {name: NOT_READ for name in ("beer", "fridge", "room")}
+        self.setpoint_c: float | None = None
+        self.progress: dict[str, Any] | None = None
         self.validators = {name: SensorValidator(powered_at=boot) for name in ("beer", "fridge", "room")}
         self.board_on = {"heat": False, "cool": False}
         self._log_line = log_line  # (chamber, level, text) -> None: publishes on `logs`
@@ -158,14 +177,15 @@ class ChamberRuntime:
         return self.wiring.kind
 
     # -- settings -------------------------------------------------------------------------
-    def configure(self, row: Chamber, profile: Profile | None, now_wall: float) -> None:
-        """Take the stored settings; keeps the controller and its relays."""
+    def configure(self, row: Chamber, profile: Profile | None, now: float, now_wall: float) -> None:
+        """Take the stored settings; keeps the controller and its relays. `now` is the
+        monotonic clock, `now_wall` epoch seconds."""
         if row.mode != self.mode and self.configured:
             self._log_line(self, "info", f"mode {self.mode} -> {row.mode}")
         self.configured = True
         self.name, self.mode = row.name, row.mode
         if (row.beer_setpoint, row.fridge_setpoint) != (self.beer_set_c, self.fridge_set_c):
-            self.setpoint_changed_at = now_wall
+            self.setpoint_changed_at = now
         self.beer_set_c, self.fridge_set_c = row.beer_setpoint, row.fridge_setpoint
         self.rules.name = row.name
         try:
@@ -276,34 +296,74 @@ class ChamberRuntime:
                 self._log_line(self, "info", f"profile {self.profile_name}: {point.event}")
         self.last_elapsed_s = elapsed
 
-    def tick(self, now: float, now_wall: float, values: dict[int, float | None]) -> Decision:
+    def decide(self, values: dict[int, float | None], now: float, now_wall: float) -> Decision:
+        """Validate this tick's readings, take the setpoint, and decide the outputs."""
         statuses = {
             name: self.validators[name].update(values.get(self.wiring.sensor_slot(name) or -1), now)
             for name in ("beer", "fridge", "room")
         }
+        self.statuses = statuses
         setpoint, progress = self.setpoint(now_wall, statuses["beer"].value)
+        self.setpoint_c, self.progress = setpoint, progress
         if _stepped(self.last_setpoint, setpoint):
             # a step, not a ramp's creep: the deviation alarm waits a while after a step
-            self.setpoint_changed_at = now_wall
+            self.setpoint_changed_at = now
             self.last_setpoint = setpoint
-        if isinstance(self.control, VesselControl):
-            decision = self.control.tick(
+        if self.failure is not None:
+            self.decision = FAILED
+        elif isinstance(self.control, VesselControl):
+            self.decision = self.control.tick(
                 now, VESSEL_MODES.get(self.mode, "off"), setpoint, statuses["beer"], statuses["room"]
             )
         else:
             mode = "beer" if self.mode == "profile" else self.mode
-            decision = self.control.tick(
+            self.decision = self.control.tick(
                 now, mode, setpoint, self.fridge_set_c, statuses["beer"], statuses["fridge"], statuses["room"]
             )
-        self.decision, self.statuses, self.setpoint_c, self.progress = decision, statuses, setpoint, progress
-        return decision
+        return self.decision
 
-    def board_state(self, now: float) -> None:
-        """Align the controller's relays with what the board reports."""
+    def fail(self, why: str) -> bool:
+        """Stop this chamber's control (outputs off) until it is rebuilt; True the first time."""
+        first = self.failure is None
+        self.failure = self.failure or why
+        self.decision = FAILED
+        return first
+
+    @property
+    def failed(self) -> bool:
+        return self.failure is not None
+
+    def failure_finding(self) -> Finding | None:
+        if self.failure is None:
+            return None
+        return Finding("control_failed", CRITICAL, f"{self.name}: {self.failure}; outputs off")
+
+    def take_board_outputs(self, outputs: Mapping[int, Any], now: float) -> None:
+        """The outputs as the board reports them: after a (re)connect before commanding any,
+        and always, since the board may have switched one off by itself (dead-man)."""
+        for role, slot, *_ in self.wiring.outputs:
+            state = outputs.get(slot)
+            self.board_on[role] = bool(state is not None and state.on)
+        self.align_relays(now)
+
+    def align_relays(self, now: float) -> None:
+        """Align the controller's relays with the board's outputs."""
         if isinstance(self.control, VesselControl):
             self.control.board_state(self.board_on["heat"], now)
         else:
             self.control.board_state(self.board_on["heat"], self.board_on["cool"], now)
+
+    def board_rebooted(self, boot_at: float, now: float) -> None:
+        """The board restarted at `boot_at`: its outputs went off then, and min off and the
+        dead time count from there; 85 °C is suspect again for a while."""
+        self.control.board_rebooted(boot_at, now)
+        self.board_on = {"heat": False, "cool": False}
+        for validator in self.validators.values():
+            validator.powered_up(boot_at)
+
+    def evaluate_alarms(self, now: float, board_online: bool) -> dict[str, Finding | None]:
+        """This tick's alarm findings (delays on the monotonic `now`)."""
+        return self.rules.evaluate(self.alarm_tick(now, board_online, {}), now)
 
     def alarm_tick(self, now: float, board_online: bool, switches: dict[str, bool]) -> ChamberTick:
         decision, statuses = self.decision, self.statuses
@@ -329,9 +389,11 @@ class ChamberRuntime:
             fridge_unchanged_s=self.validators["fridge"].unchanged_s(now),
         )
 
-    def record(self, state: str, now_wall: float) -> dict[str, Any]:
+    def record(self, board_answered: bool, now_wall: float) -> dict[str, Any]:
+        """The tick record published on `chamber/<id>/data`."""
         decision: Decision = self.decision
         statuses: dict[str, SensorStatus] = self.statuses
+        state = decision.state if board_answered else "board_offline"
         return {
             "id": self.id,
             "name": self.name,

@@ -273,5 +273,10 @@ class VesselControl:
         if self.heater.on and not heat_on:
             self.heater.force_off(now)
 
+    def board_rebooted(self, boot_time: float, now: float) -> None:
+        """Re-arm after a board restart: the element went off at `boot_time` and its min
+        off counts from there, as on the board."""
+        self.heater.rebooted(boot_time, now)
+
     def relays(self) -> tuple[Relay]:
         return (self.heater,)

@@ -100,6 +100,14 @@ class DbWriter:
         marker = self.submit("drain", lambda session: None)
         await asyncio.wait_for(marker, timeout_s)
 
+    async def settled(self, timeout_s: float = 2.0) -> None:
+        """Like `drain`, but gives up quietly after `timeout_s`: a reader that wants what was
+        queued before it, yet must answer while the database is locked by someone else."""
+        try:
+            await self.drain(timeout_s)
+        except TimeoutError:
+            log.info("database writes still queued after %.1f s; answering with what is stored", timeout_s)
+
     # -- the loop's side ------------------------------------------------------------------
     def submit(self, kind: str, work: Callable[[Session], T]) -> asyncio.Future[T]:
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
