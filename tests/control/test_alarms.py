@@ -6,24 +6,19 @@ from datetime import UTC, datetime
 
 import pytest
 
-from app.control.alarms import (
+from app.control.alarms.book import (
     ACTIVE_ACKNOWLEDGED,
     ACTIVE_UNACKNOWLEDGED,
-    ADVISORY,
     ALL,
     CLEARED,
     CLEARED_UNACKNOWLEDGED,
-    CRITICAL,
-    Acknowledge,
     AlarmBook,
-    AlarmLimits,
     AlarmRecord,
-    ChamberAlarmRules,
-    ChamberTick,
-    OutsideAlarm,
-    SeriesRule,
-    parse_alarm_publication,
 )
+from app.control.alarms.chamber_rules import AlarmLimits, ChamberAlarmRules, ChamberTick
+from app.control.alarms.finding import ADVISORY, CRITICAL
+from app.control.alarms.series_rules import SeriesRule
+from app.control.alarms.wire import Acknowledge, OutsideAlarm, parse_alarm_publication
 
 T0 = 1_763_892_000.0  # 2025-11-23T10:00:00Z
 SRC = "controller_1::chamber_2"
