@@ -1,9 +1,10 @@
 """The alarm book (control.md "Alarms"): the latched state machine of every listed alarm.
 
-Pure Python and clock free: every call takes `now` (epoch seconds, UTC). Nothing here
-stores or publishes; the book returns an `AlarmChange` for every transition and the caller
-persists it (`change.row_values()`, the `Alarm` table's columns) and then publishes
-`{"alarms": [change.as_message(), ...]}`.
+Pure Python and clock free: every call takes `now`, wall time (epoch seconds, UTC), the
+stamp stored and published on the alarm (the rules measure their delays on a monotonic
+clock instead; see `chamber_rules`). Nothing here stores or publishes; the book returns an
+`AlarmChange` for every transition and the caller persists it (`change.row_values()`, the
+`Alarm` table's columns) and then publishes `{"alarms": [change.as_message(), ...]}`.
 
 One alarm per (source, code) at a time. Its state follows from two times:
 

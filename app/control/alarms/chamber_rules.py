@@ -4,7 +4,12 @@ Deviation from the setpoint, absolute high/low limits, sensor lost, board silent
 not achieving its duty, the compressor running too long, heat and cool alternating too
 often, a switch input in its alarm state, and the advisory stuck sensor.
 
-Pure Python and clock free: every call takes `now`.
+Pure Python and clock free. Every delay and window here is measured on the control loop's
+monotonic clock: the `now` handed to `evaluate`, and `ChamberTick.setpoint_changed_at` /
+`profile_step_at`, which must be stamped from that same clock. Wall time is never read or
+compared here, so an NTP step of hours (a Raspberry Pi without an RTC) neither fires nor
+stretches a delay. The wall-clock times stored and published on an alarm (`raised_at`,
+`cleared_at`, ...) are stamped by the book's caller (`AlarmService`, its own `clock`).
 """
 
 from __future__ import annotations
@@ -118,8 +123,8 @@ class ChamberTick:
     door_open: bool | None = None
     high_level: bool | None = None
     pilot_out: bool | None = None
-    setpoint_changed_at: float | None = None
-    profile_step_at: float | None = None
+    setpoint_changed_at: float | None = None  # on the monotonic clock of `evaluate(now)`, not wall time
+    profile_step_at: float | None = None  # likewise monotonic
     beer_unchanged_s: float = 0.0  # how long the reading has not moved by one LSB
     fridge_unchanged_s: float = 0.0
 
@@ -174,6 +179,9 @@ class ChamberAlarmRules:
         self._direction_changes: deque[float] = deque()
 
     def evaluate(self, tick: ChamberTick, now: float) -> dict[str, Finding | None]:
+        """Judge one tick. `now` is the control loop's monotonic clock (seconds, e.g.
+        `time.monotonic()`), the same clock as `tick.setpoint_changed_at` and
+        `tick.profile_step_at`; never wall time. Every delay and window is measured on it."""
         if not tick.board_online:
             return {"board_silent": Finding("board_silent", CRITICAL, f"{self.name}: board not answering")}
         findings: dict[str, Finding | None] = {"board_silent": None}

@@ -11,6 +11,9 @@ class SeriesRule:
     Codes `above`, `below`, `stale`, to raise under `source` (`series::<name>`). An alarm
     raised above `above` clears at `above - hysteresis` (below: `below + hysteresis`). A
     missing value leaves above/below as they were; staleness counts from the last sample.
+
+    Staleness is measured on a monotonic clock, never on the samples' own (wall-clock)
+    timestamps, so an NTP step neither makes a series stale nor hides that it is.
     """
 
     def __init__(
@@ -44,6 +47,10 @@ class SeriesRule:
     def evaluate(
         self, value: float | None, last_sample_at: float | None, now: float
     ) -> dict[str, Finding | None]:
+        """Judge the series' latest `value` (None: nothing new to judge). `now` is the caller's
+        monotonic clock (e.g. `time.monotonic()`) and `last_sample_at` the time on that same
+        clock at which the last sample was received (None: none yet), not the sample's own
+        timestamp."""
         findings: dict[str, Finding | None] = {}
         if value is not None and self.above is not None:
             if "above" in self._raised:
