@@ -1,6 +1,7 @@
 """Alarms on a virtual clock: the latched state machine, every chamber rule stepped across
 its limit (1 s before, at, after), series rules, and outside publications on `alarms`."""
 
+import logging
 import time
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -466,6 +467,18 @@ def test_a_wall_clock_step_of_hours_neither_raises_a_deviation_early_nor_delays_
     chamber.run(due, due, **readings)
     assert "deviation" in chamber.codes()  # not late: a step back stretched neither
     assert chamber.book.get(SRC, "deviation").raised_at == WALL_AT_M0 + 90 * 60 + 2 * step_h * HOUR
+
+
+def test_a_setpoint_change_stamped_in_wall_time_does_not_silence_the_deviation_alarm(caplog):
+    # the caller's bug: `now` monotonic, the change stamped with time.time() (years ahead)
+    chamber = Chamber(deviation_c=1.0, deviation_delay_min=10, suppress_after_change_min=60)
+    with caplog.at_level(logging.ERROR, logger="app.control.alarms.chamber_rules"):
+        chamber.run(M0, M0 + 599, beer_c=15.0, setpoint_changed_at=WALL_AT_M0)
+        assert "deviation" not in chamber.codes()
+        chamber.run(M0 + 600, M0 + 600, beer_c=15.0, setpoint_changed_at=WALL_AT_M0)
+    assert "deviation" in chamber.codes()
+    [record] = caplog.records  # said once, not every tick
+    assert "Lager Chamber" in record.message and "monotonic" in record.message
 
 
 def test_alternations_leave_the_24_hour_window_on_the_monotonic_clock(wall_clock):

@@ -14,6 +14,7 @@ stretches a delay. The wall-clock times stored and published on an alarm (`raise
 
 from __future__ import annotations
 
+import logging
 import math
 from collections import deque
 from collections.abc import Mapping
@@ -22,7 +23,12 @@ from typing import Any
 
 from .finding import ADVISORY, CRITICAL, WARNING, Finding
 
+log = logging.getLogger(__name__)
+
 DAY_S = 86400.0
+# A setpoint change stamped further ahead of `now` than this is on another clock (wall time
+# against a monotonic `now`); suppressing on it would silence the deviation alarm for good.
+CLOCK_SLACK_S = 60.0
 
 
 class _Latch:
@@ -177,6 +183,7 @@ class ChamberAlarmRules:
         self._high_duty_since: float | None = None  # duty >= stuck_duty without a break since
         self._direction: str | None = None
         self._direction_changes: deque[float] = deque()
+        self._clock_mismatch_logged = False
 
     def evaluate(self, tick: ChamberTick, now: float) -> dict[str, Finding | None]:
         """Judge one tick. `now` is the control loop's monotonic clock (seconds, e.g.
@@ -206,7 +213,7 @@ class ChamberAlarmRules:
 
     def _deviation_rule(self, tick: ChamberTick, beer_c: float, now: float) -> Finding | None:
         limits = self.limits
-        changes = [t for t in (tick.setpoint_changed_at, tick.profile_step_at) if t is not None]
+        changes = self._changes_on_this_clock(tick, now)
         suppressed = bool(changes) and now - max(changes) < limits.suppress_after_change_min * 60
         if (
             limits.deviation_c is None
@@ -227,6 +234,19 @@ class ChamberAlarmRules:
             f" (limit {limits.deviation_c:g} °C for {limits.deviation_delay_min:g} min)"
         )
         return Finding("deviation", WARNING, text)
+
+    def _changes_on_this_clock(self, tick: ChamberTick, now: float) -> list[float]:
+        changes = [t for t in (tick.setpoint_changed_at, tick.profile_step_at) if t is not None]
+        ahead = [t for t in changes if t - now > CLOCK_SLACK_S]
+        if ahead and not self._clock_mismatch_logged:
+            self._clock_mismatch_logged = True  # once: the caller's bug, not news every tick
+            log.error(
+                "%s: setpoint change stamped %.0f s after now, not on the monotonic clock of"
+                " evaluate(); the deviation alarm is not suppressed after it",
+                self.name,
+                max(ahead) - now,
+            )
+        return [t for t in changes if t - now <= CLOCK_SLACK_S]
 
     def _absolute(self, beer_c: float, now: float) -> dict[str, Finding | None]:
         limits = self.limits
