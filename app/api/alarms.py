@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import or_, select
 
-from ..control.alarms import alarm_state
+from ..control.alarms.book import alarm_state
 from ..db.models import Alarm
 from .base import ApiError, JsonHandler
 from .crud import parse_model

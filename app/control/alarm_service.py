@@ -22,7 +22,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from ..db.models import Alarm
 from ..db.writer import DbWriter
 from ..pubsub.hub import Hub, Message
-from .alarms import Acknowledge, AlarmBook, AlarmChange, Finding, parse_alarm_publication
+from .alarms.book import AlarmBook, AlarmChange
+from .alarms.finding import Finding
+from .alarms.wire import Acknowledge, parse_alarm_publication
 
 log = logging.getLogger(__name__)
 CHANNEL = "alarms"

@@ -1,29 +1,26 @@
 """Alarms on a virtual clock: the latched state machine, every chamber rule stepped across
 its limit (1 s before, at, after), series rules, and outside publications on `alarms`."""
 
+import logging
+import time
 from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
 
-from app.control.alarms import (
+from app.control.alarms.book import (
     ACTIVE_ACKNOWLEDGED,
     ACTIVE_UNACKNOWLEDGED,
-    ADVISORY,
     ALL,
     CLEARED,
     CLEARED_UNACKNOWLEDGED,
-    CRITICAL,
-    Acknowledge,
     AlarmBook,
-    AlarmLimits,
     AlarmRecord,
-    ChamberAlarmRules,
-    ChamberTick,
-    OutsideAlarm,
-    SeriesRule,
-    parse_alarm_publication,
 )
+from app.control.alarms.chamber_rules import DAY_S, AlarmLimits, ChamberAlarmRules, ChamberTick
+from app.control.alarms.finding import ADVISORY, CRITICAL
+from app.control.alarms.series_rules import SeriesRule
+from app.control.alarms.wire import Acknowledge, OutsideAlarm, parse_alarm_publication
 
 T0 = 1_763_892_000.0  # 2025-11-23T10:00:00Z
 SRC = "controller_1::chamber_2"
@@ -167,20 +164,30 @@ def tick(**changes):
 
 
 class Chamber:
-    """Rules plus a book, as the loop uses them, with a one-second tick."""
+    """Rules plus a book, as the loop uses them, with a one-second tick.
+
+    `run` steps the rules' clock; the book is stamped with that time plus `wall_offset`,
+    the wall clock (0 unless a test tells the two clocks apart).
+    """
 
     def __init__(self, **limits):
         self.rules = ChamberAlarmRules("Lager Chamber", AlarmLimits(**limits))
         self.book = AlarmBook()
         self.last: dict = {}
+        self.now = 0.0
+        self.wall_offset = 0.0
+
+    def wall(self):
+        return self.now + self.wall_offset
 
     def run(self, start, end, **fields):
         """Tick every second from start to end inclusive with the same readings."""
-        now = start
-        while now <= end:
-            self.last = self.rules.evaluate(tick(**fields), now)
-            self.book.apply(SRC, self.last, now)
-            now += 1.0
+        self.now = start
+        while self.now <= end:
+            self.last = self.rules.evaluate(tick(**fields), self.now)
+            self.book.apply(SRC, self.last, self.wall())
+            self.now += 1.0
+        self.now = end
 
     def codes(self):
         return {a.code for a in self.book.active()}
@@ -378,6 +385,129 @@ def test_limits_from_settings_and_validation():
         AlarmLimits(low_c=20, high_c=20)
     with pytest.raises(ValueError, match="switch_delay_s"):
         AlarmLimits(switch_delay_s=-1)
+
+
+# -- delays on the monotonic clock ---------------------------------------------------------
+M0 = 42.0  # the loop's monotonic clock: seconds since boot, nowhere near an epoch time
+WALL_AT_M0 = T0  # what the wall clock read at M0, before any NTP step
+
+
+@pytest.fixture
+def wall_clock(monkeypatch):
+    """A Chamber whose wall clock is apart from its monotonic one; `time.time()` reads that
+    wall clock, so a rule that read it would see every step the test makes."""
+    chamber_holder = {}
+
+    def make(**limits):
+        chamber = Chamber(**limits)
+        chamber.wall_offset = WALL_AT_M0 - M0
+        chamber_holder["chamber"] = chamber
+        return chamber
+
+    monkeypatch.setattr(time, "time", lambda: chamber_holder["chamber"].wall())
+    return make
+
+
+SUPPRESS_1H = {"deviation_c": 1.0, "deviation_delay_min": 0, "suppress_after_change_min": 60}
+SHORT_HEAT = {"heat_duty": 0.9, "heat_duty_achieved": 0.2}
+SHORT_COOL = {"cool_duty": 0.9, "cool_duty_achieved": 0.2}
+HIGH_1M = {"high_c": 25.0, "absolute_delay_s": 60, "deviation_c": None}
+LOW_1M = {"low_c": 5.0, "absolute_delay_s": 60, "deviation_c": None}
+STUCK = {"cool_duty": 0.95, "beer_unchanged_s": 10 * HOUR}
+DELAYS = {
+    # name: (limits, readings held from M0 on, code, delay on the monotonic clock in s)
+    "deviation delay": ({"deviation_c": 2.0, "deviation_delay_min": 10}, {"beer_c": 22.5}, "deviation", 600),
+    "after setpoint change": (SUPPRESS_1H, {"beer_c": 15.0, "setpoint_changed_at": M0}, "deviation", HOUR),
+    "after profile step": (SUPPRESS_1H, {"beer_c": 15.0, "profile_step_at": M0}, "deviation", HOUR),
+    "high delay": (HIGH_1M, {"beer_c": 25.1}, "high_temp", 60),
+    "low delay": (LOW_1M, {"beer_c": 4.9}, "low_temp", 60),
+    "compressor run": ({"compressor_max_run_h": 2}, {"cool_on": True}, "compressor_run_long", 2 * HOUR),
+    "heat shortfall": ({"output_shortfall_min": 30}, SHORT_HEAT, "heat_duty_not_achieved", 1800),
+    "cool shortfall": ({"output_shortfall_min": 30}, SHORT_COOL, "cool_duty_not_achieved", 1800),
+    "door": ({"switch_delay_s": 30}, {"door_open": True}, "door_open", 30),
+    "high level": ({"switch_delay_s": 30}, {"high_level": True}, "high_level", 30),
+    "pilot": ({"switch_delay_s": 30}, {"pilot_out": True}, "pilot_light_out", 30),
+    "stuck": ({"stuck_min": 30}, STUCK, "sensor_stuck_beer", 1800),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("step_h", [5, -5])
+@pytest.mark.parametrize(("limits", "readings", "code", "delay_s"), DELAYS.values(), ids=DELAYS.keys())
+def test_every_delay_is_measured_on_the_monotonic_clock(wall_clock, limits, readings, code, delay_s, step_h):
+    chamber = wall_clock(**limits)
+    half = M0 + delay_s // 2
+    chamber.run(M0, half, **readings)
+    chamber.wall_offset += step_h * HOUR  # NTP steps the wall clock half-way through the delay
+    chamber.run(half + 1, M0 + delay_s - 1, **readings)
+    assert code not in chamber.codes() and chamber.last[code] is None  # 1 s before
+    chamber.run(M0 + delay_s, M0 + delay_s, **readings)
+    assert code in chamber.codes()  # at
+    raised_at = chamber.wall()
+    chamber.run(M0 + delay_s + 1, M0 + delay_s + 1, **readings)
+    assert chamber.last[code] is not None  # after: still holds, and still the one alarm
+    [alarm] = [a for a in chamber.book.active() if a.code == code]
+    assert alarm.raised_at == raised_at == WALL_AT_M0 + delay_s + step_h * HOUR  # stamped in wall time
+
+
+@pytest.mark.parametrize("step_h", [5, -5])
+def test_a_wall_clock_step_of_hours_neither_raises_a_deviation_early_nor_delays_it(wall_clock, step_h):
+    # a setpoint change at M0 suppresses for 60 min, then the deviation must last 30 min;
+    # NTP steps the wall clock by hours (a Pi without an RTC finding the time) 10 min into
+    # the suppression and again 15 min into the delay
+    chamber = wall_clock(deviation_c=1.0, deviation_delay_min=30, suppress_after_change_min=60)
+    readings = {"beer_c": 15.0, "setpoint_changed_at": M0}
+    chamber.run(M0, M0 + 600, **readings)
+    chamber.wall_offset += step_h * HOUR
+    chamber.run(M0 + 601, M0 + 75 * 60, **readings)  # suppressed until 60 min, then 15 min over
+    assert "deviation" not in chamber.codes()  # not early: a step forward ended no suppression
+    chamber.wall_offset += step_h * HOUR
+    due = M0 + 90 * 60
+    chamber.run(M0 + 75 * 60 + 1, due - 1, **readings)
+    assert "deviation" not in chamber.codes()  # nor shortened the delay
+    chamber.run(due, due, **readings)
+    assert "deviation" in chamber.codes()  # not late: a step back stretched neither
+    assert chamber.book.get(SRC, "deviation").raised_at == WALL_AT_M0 + 90 * 60 + 2 * step_h * HOUR
+
+
+def test_a_setpoint_change_stamped_in_wall_time_does_not_silence_the_deviation_alarm(caplog):
+    # the caller's bug: `now` monotonic, the change stamped with time.time() (years ahead)
+    chamber = Chamber(deviation_c=1.0, deviation_delay_min=10, suppress_after_change_min=60)
+    with caplog.at_level(logging.ERROR, logger="app.control.alarms.chamber_rules"):
+        chamber.run(M0, M0 + 599, beer_c=15.0, setpoint_changed_at=WALL_AT_M0)
+        assert "deviation" not in chamber.codes()
+        chamber.run(M0 + 600, M0 + 600, beer_c=15.0, setpoint_changed_at=WALL_AT_M0)
+    assert "deviation" in chamber.codes()
+    [record] = caplog.records  # said once, not every tick
+    assert "Lager Chamber" in record.message and "monotonic" in record.message
+
+
+def test_alternations_leave_the_24_hour_window_on_the_monotonic_clock(wall_clock):
+    chamber = wall_clock(max_alternations_per_day=1)
+    chamber.run(M0, M0, heat_on=True)
+    chamber.run(M0 + 1, M0 + 1, cool_on=True)  # change 1
+    chamber.run(M0 + HOUR, M0 + HOUR, heat_on=True)  # change 2: over the limit
+    assert "heat_cool_alternating" in chamber.codes()
+    chamber.wall_offset -= 12 * HOUR  # NTP steps back half a day
+    chamber.run(M0 + HOUR + 1, M0 + HOUR + 1, heat_on=True)
+    chamber.run(M0 + DAY_S, M0 + DAY_S, heat_on=True)  # change 1 is 1 s short of 24 h old
+    assert "heat_cool_alternating" in chamber.codes()
+    chamber.run(M0 + DAY_S + 1, M0 + DAY_S + 1, heat_on=True)  # at 24 h it leaves the window
+    assert "heat_cool_alternating" not in chamber.codes()
+    chamber.run(M0 + DAY_S + 2, M0 + DAY_S + 2, heat_on=True)
+    assert chamber.last["heat_cool_alternating"] is None
+
+
+def test_series_stale_is_measured_on_the_monotonic_clock(monkeypatch):
+    wall = {"now": T0}
+    monkeypatch.setattr(time, "time", lambda: wall["now"])
+    rule = SeriesRule("ispindel/angle", stale_s=900)
+    received = M0  # when the last sample arrived, on the monotonic clock
+    assert rule.evaluate(40.0, received, M0 + 899)["stale"] is None
+    wall["now"] += 5 * HOUR  # a wall step makes nothing stale
+    assert rule.evaluate(40.0, received, M0 + 899)["stale"] is None
+    assert rule.evaluate(40.0, received, M0 + 900)["stale"] is not None
+    wall["now"] -= 10 * HOUR  # nor hides a stale series
+    assert rule.evaluate(40.0, received, M0 + 901)["stale"] is not None
 
 
 # -- series rules --------------------------------------------------------------------------
