@@ -3,7 +3,7 @@ waiting). Each scenario prints one table with every metric, its gate and target,
 pass/fail, audited from the board's own pin-edge log (the physical bound of a pull-down is
 in its note); exits non-zero when a gate fails.
 
-    .venv/bin/python bench/control.py [--scenario F1 ...] [--days N] [--json]
+    .venv/bin/python -m bench.control [--scenario F1 ...] [--days N] [--json]
 
 No --scenario runs every registered one. Scenarios: F1 (ale), F1-hot and F1-cold (ambient
 26 / 14 °C mean), F1-vigorous (15 W), F2 (lager), F3 (faults in a hold); M1 (step mash)
@@ -22,12 +22,12 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from app.control.chamber import FermenterTuning
+from app.control.profiles import FermentationProfile, MashSchedule
 
-from app.control.audit import (  # noqa: E402
+from .audit import (
     FERMENTATION,
     HOST_SILENT,
     SENSOR_INVALID,
@@ -40,8 +40,7 @@ from app.control.audit import (  # noqa: E402
     outputs_off_delay,
     rows_as_json,
 )
-from app.control.chamber import FermenterTuning  # noqa: E402
-from app.control.mash_scenarios import (  # noqa: E402
+from .mash_scenarios import (
     M2_DOUGH_IN,
     DoughIn,
     m1_schedule,
@@ -50,8 +49,7 @@ from app.control.mash_scenarios import (  # noqa: E402
     mash_trace,
     run_mash,
 )
-from app.control.profiles import FermentationProfile, MashSchedule  # noqa: E402
-from app.control.scenarios import (  # noqa: E402
+from .scenarios import (
     DAY,
     PlannedFault,
     f1_fermentation_heat_w,

@@ -279,7 +279,13 @@ class BoardDriver:
             self._pending = (letter, future)
             self._transport.write(encode(letter, body))
             try:
-                line = await asyncio.wait_for(future, self.request_timeout_s)
+                # a transport that answers at once (a simulated board on a virtual clock)
+                # has settled the future already: no timer, no trip through the loop
+                line = (
+                    future.result()
+                    if future.done()
+                    else await asyncio.wait_for(future, self.request_timeout_s)
+                )
             except TimeoutError:
                 self._missed += 1
                 if self._missed >= self.max_missed:

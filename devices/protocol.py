@@ -37,15 +37,16 @@ class BadLine:
     reason: str
 
 
-def _finite(value: Any) -> bool:
-    """True when no number inside `value` is NaN or infinite."""
-    if isinstance(value, float):
-        return math.isfinite(value)
-    if isinstance(value, dict):
-        return all(_finite(item) for item in value.values())
-    if isinstance(value, list):
-        return all(_finite(item) for item in value)
-    return True
+class _NotFinite(ValueError):
+    pass
+
+
+def _finite_float(text: str) -> float:
+    """Every JSON number with a fraction or exponent: 1e999 would parse as infinity."""
+    value = float(text)
+    if not math.isfinite(value):
+        raise _NotFinite(text)
+    return value
 
 
 def _reject_constant(name: str) -> Any:
@@ -74,13 +75,13 @@ def parse_line(raw: bytes) -> Line | BadLine:
     if not rest:
         return Line(letter, {})
     try:
-        body = json.loads(rest, parse_constant=_reject_constant)
+        body = json.loads(rest, parse_constant=_reject_constant, parse_float=_finite_float)
+    except _NotFinite:
+        return BadLine(raw[:64], "non-finite number")
     except ValueError as error:
         return BadLine(raw[:64], f"invalid JSON: {error}")
     if not isinstance(body, dict):
         return BadLine(raw[:64], "JSON is not an object")
-    if not _finite(body):
-        return BadLine(raw[:64], "non-finite number")
     return Line(letter, body)
 
 

@@ -30,7 +30,7 @@ from ..db.models import Chamber, Controller, Profile
 from ..db.writer import DbWriter
 from .alarm_service import AlarmService
 from .alarms import Finding
-from .runtime import ChamberRuntime, protected_min_times
+from .runtime import ChamberRuntime, slot_configs
 from .tick import ControllerTick, TickPorts
 
 log = logging.getLogger(__name__)
@@ -61,21 +61,6 @@ class ControllerRuntime:
     @property
     def chambers(self) -> dict[int, ChamberRuntime]:
         return self.tick.chambers
-
-
-def _output_config(
-    slot: int, pin: str, invert: bool, min_on_s: float, min_off_s: float, group: int, dead_s: float
-) -> dict[str, Any]:
-    return {
-        "slot": slot,
-        "kind": "output",
-        "pin": int(pin),
-        "invert": invert,
-        "min_on_s": int(min_on_s),
-        "min_off_s": int(min_off_s),
-        "group": group,
-        "dead_s": int(dead_s),
-    }
 
 
 class ControlService:
@@ -242,27 +227,7 @@ class ControlService:
     async def _configure_slots(self, controller: ControllerRuntime, row: Controller) -> None:
         """The slots the chambers use, configured now on an online board (and by the driver
         after every reconnect); a slot no chamber uses any more is forgotten."""
-        wanted: dict[int, dict[str, Any]] = {}
-        for group, chamber in enumerate(sorted(row.chambers, key=lambda c: c.id), start=1):
-            runtime = controller.chambers.get(chamber.id)
-            dead_s = runtime.tuning.dead_s if runtime is not None else 600.0
-            for device in chamber.devices:
-                if not device.slot:
-                    continue
-                if device.hardware == "onewire":
-                    wanted[device.slot] = {
-                        "slot": device.slot,
-                        "kind": "sensor",
-                        "onewire": device.address,
-                        "offset": device.calibration_offset,
-                    }
-                elif device.function in ("heat", "cool", "fan") and runtime is not None:
-                    min_on_s, min_off_s = protected_min_times(
-                        device.function, device.min_on_s, device.min_off_s
-                    )
-                    wanted[device.slot] = _output_config(
-                        device.slot, device.address, device.invert, min_on_s, min_off_s, group, dead_s
-                    )
+        wanted = slot_configs(row.chambers, controller.chambers)
         driver = controller.driver
         for slot in set(driver.slots) - set(wanted):
             del driver.slots[slot]

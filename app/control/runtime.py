@@ -10,9 +10,10 @@ never restarts a compressor's min-off or the heat/cool dead time. Only a change 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any
 
 from ..db.models import Chamber, Profile
@@ -70,8 +71,12 @@ class Wiring:
             ),
         )
 
+    @cached_property
+    def sensor_slots(self) -> dict[str, int]:
+        return {role: slot for role, slot in self.sensors}
+
     def sensor_slot(self, name: str) -> int | None:
-        return next((slot for role, slot in self.sensors if role == name), None)
+        return self.sensor_slots.get(name)
 
     def output_slot(self, name: str) -> int | None:
         return next((slot for role, slot, *_ in self.outputs if role == name), None)
@@ -83,6 +88,41 @@ def protected_min_times(function: str, min_on_s: int, min_off_s: int) -> tuple[i
     if function == "cool":
         return max(min_on_s, 180), max(min_off_s, 300)
     return min_on_s, min_off_s
+
+
+def slot_configs(
+    rows: Iterable[Chamber], runtimes: Mapping[int, ChamberRuntime]
+) -> dict[int, dict[str, Any]]:
+    """The board slots a controller's chambers use, as `c` commands' bodies: sensors by
+    OneWire ROM, outputs with their protected min times, each chamber its own interlock
+    group with its dead time."""
+    wanted: dict[int, dict[str, Any]] = {}
+    for group, chamber in enumerate(sorted(rows, key=lambda c: c.id), start=1):
+        runtime = runtimes.get(chamber.id)
+        dead_s = runtime.tuning.dead_s if runtime is not None else 600.0
+        for device in chamber.devices:
+            if not device.slot:
+                continue
+            if device.hardware == "onewire":
+                wanted[device.slot] = {
+                    "slot": device.slot,
+                    "kind": "sensor",
+                    "onewire": device.address,
+                    "offset": device.calibration_offset,
+                }
+            elif device.function in ("heat", "cool", "fan") and runtime is not None:
+                min_on_s, min_off_s = protected_min_times(device.function, device.min_on_s, device.min_off_s)
+                wanted[device.slot] = {
+                    "slot": device.slot,
+                    "kind": "output",
+                    "pin": int(device.address),
+                    "invert": device.invert,
+                    "min_on_s": int(min_on_s),
+                    "min_off_s": int(min_off_s),
+                    "group": group,
+                    "dead_s": int(dead_s),
+                }
+    return wanted
 
 
 def _with_overrides(row: Chamber, tuning: type[Any], values: dict[str, Any]) -> Any:
@@ -298,9 +338,10 @@ class ChamberRuntime:
 
     def decide(self, values: dict[int, float | None], now: float, now_wall: float) -> Decision:
         """Validate this tick's readings, take the setpoint, and decide the outputs."""
+        slots = self.wiring.sensor_slots
         statuses = {
-            name: self.validators[name].update(values.get(self.wiring.sensor_slot(name) or -1), now)
-            for name in ("beer", "fridge", "room")
+            name: validator.update(values.get(slots.get(name, -1)), now)
+            for name, validator in self.validators.items()
         }
         self.statuses = statuses
         setpoint, progress = self.setpoint(now_wall, statuses["beer"].value)

@@ -85,9 +85,11 @@ class ControllerTick:
         *,
         tick_period_s: float = 1.0,
         uptime_check_ticks: int = UPTIME_CHECK_TICKS,
+        record_every_s: float = 0.0,
     ) -> None:
         """`driver` is a `devices.driver.BoardDriver` (or one with its interface); give
-        it `on_board_event` as its `on_event`."""
+        it `on_board_event` as its `on_event`. Tick records are published every tick, or
+        at most every `record_every_s` (a simulation far faster than real time)."""
         self.id = controller_id
         self.name = name
         self.source = f"controller/{controller_id}"
@@ -96,6 +98,8 @@ class ControllerTick:
         self.chambers: dict[int, ChamberRuntime] = {}
         self.deadman_s = deadman_timeout_s(tick_period_s)
         self.uptime_check_ticks = uptime_check_ticks
+        self.record_every_s = record_every_s
+        self._recorded_at = -math.inf
         self.ticks = 0
         self.reboots_seen = 0
         self.refusals = 0  # output commands the board refused: the host asked what it must not
@@ -141,11 +145,16 @@ class ControllerTick:
             await self._keep_deadman_armed()
 
         snapshot = []
+        publishing = now - self._recorded_at >= self.record_every_s
+        if publishing:
+            self._recorded_at = now
         for chamber in list(self.chambers.values()):
             findings = chamber.evaluate_alarms(now, board_online)
             findings["deadman_tripped"] = self._stall_finding(now)
             findings["control_failed"] = chamber.failure_finding()
             self._side("alarms", self.ports.alarms, f"chamber/{chamber.id}", findings)
+            if not publishing:
+                continue
             record = chamber.record(reading is not None, wall)
             self._side("publish", self.ports.publish, f"chamber/{chamber.id}/data", record)
             snapshot.append({key: record[key] for key in SNAPSHOT_KEYS})

@@ -216,6 +216,7 @@ class SimulatedFirmware:
         self.version = version
         self.edges: list[PinEdge] = []
         self.slots: dict[int, SensorSlot | OutputSlot] = {}  # kept across boots, like EEPROM
+        self._outputs_cache: dict[int, OutputSlot] | None = None  # rebuilt when a slot changes
         self._relays: dict[int, _Relay] = {pin: _Relay() for pin in self.pins}
         self._booted = False
         self._boot_ms = 0
@@ -366,6 +367,7 @@ class SimulatedFirmware:
         old = self.slots.get(slot)
         if new != old and self.output_on(slot):
             raise CommandError("bad_config", f"slot {slot} is on; switch it off first")
+        self._outputs_cache = None
         if new is None:
             self.slots.pop(slot, None)
             return {"slot": slot, "kind": "none"}
@@ -468,7 +470,11 @@ class SimulatedFirmware:
 
     # -- helpers --------------------------------------------------------------------------
     def _outputs(self) -> dict[int, OutputSlot]:
-        return {slot: c for slot, c in sorted(self.slots.items()) if isinstance(c, OutputSlot)}
+        if self._outputs_cache is None:  # read several times a command, changed only by `c`
+            self._outputs_cache = {
+                slot: c for slot, c in sorted(self.slots.items()) if isinstance(c, OutputSlot)
+            }
+        return self._outputs_cache
 
     def _now_ms(self) -> int:
         return math.floor(self.clock() * 1000 + 0.5)

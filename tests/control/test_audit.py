@@ -7,7 +7,7 @@ from typing import NamedTuple
 
 import pytest
 
-from app.control.audit import (
+from bench.audit import (
     BOARD_REBOOT,
     GATES,
     HOST_SILENT,

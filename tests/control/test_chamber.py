@@ -4,8 +4,8 @@ then a one-day F1 on the simulated board, audited from the board's own pin-edge 
 import math
 
 from app.control.chamber import FermenterControl, FermenterTuning
-from app.control.scenarios import DAY, f1_fermentation_heat_w, f1_profile, run_fermentation
 from app.control.sensors import SensorStatus
+from bench.scenarios import DAY, f1_fermentation_heat_w, f1_profile, run_fermentation
 
 BOOT = 0.0
 

@@ -13,9 +13,9 @@ import time
 
 import pytest
 
-from app.control.audit import RelayLimits, Trace, both_on_seconds, dead_time_violations, min_time_violations
 from app.control.loop import ControlService
 from app.db.models import Controller
+from bench.audit import RelayLimits, Trace, both_on_seconds, dead_time_violations, min_time_violations
 from devices.driver import BoardUnavailable
 from devices.simulator.probes import rom_for
 from tests.helpers import REPO, chamber_record, connect, http

@@ -5,7 +5,10 @@ against a host or board with one safety rule broken, to show the audit catches e
 
 import pytest
 
-from app.control.audit import (
+from app.control.chamber import FermenterControl
+from app.control.profiles import FermentationProfile, Point
+from app.control.sensors import SensorStatus, SensorValidator
+from bench.audit import (
     BOARD_REBOOT,
     FERMENTATION,
     HOST_SILENT,
@@ -13,10 +16,7 @@ from app.control.audit import (
     Segment,
     audit,
 )
-from app.control.chamber import FermenterControl
-from app.control.profiles import FermentationProfile, Point
-from app.control.scenarios import HOUR, PlannedFault, run_fermentation
-from app.control.sensors import SensorStatus, SensorValidator
+from bench.scenarios import HOUR, PlannedFault, run_fermentation
 from devices.simulator.firmware import SimulatedFirmware
 
 SETPOINT = 19.0

@@ -1,8 +1,8 @@
 """Mash scenarios on the simulated kettle board, audited from the board's pin-edge log:
 M1 must meet the targets, M2 the gates, and a lost vessel probe must cut the element."""
 
-from app.control.audit import SENSOR_INVALID, Fault, audit
-from app.control.mash_scenarios import (
+from bench.audit import SENSOR_INVALID, Fault, audit
+from bench.mash_scenarios import (
     M2_DOUGH_IN,
     m1_schedule,
     m2_schedule,

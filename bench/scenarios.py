@@ -1,46 +1,31 @@
-"""Control scenarios on the in-process simulated board, on a virtual clock (no waiting).
+"""Control scenarios: the shipped control tick on the in-process simulated board, on a
+virtual clock (no waiting), through the shipped driver and board protocol (`VirtualHost`).
 
-The host side here is what the control loop does each tick — read the board with `t`,
-validate the sensors, take the profile's setpoint, run the chamber controller, send `o`
-commands, feed the dead-man — talking board-protocol lines to a `SimulatedBoard`, so the
-board's own rules apply and every relay edge lands in its audit log. It also does what the
-loop must do when the board changed behind its back: it takes the relay states the board
-reports with each reading (a dead-man may have switched them off), and after a board
-reboot (a `B:` line, or the uptime gone back) it re-applies its slots, re-arms the
-dead-man and counts min off and the heat↔cool dead time from the boot.
-
-Faults (`PlannedFault`) are injected through the simulator's `x` command, or by the host
-falling silent, and recorded as `audit.Fault`s for the benchmark's fault metrics.
+Faults (`PlannedFault`) are injected into the simulated board (its probes, its plant, a
+reboot) or by the host falling silent (no ticks: no reads, no commands, no dead-man
+feed), and recorded as `audit.Fault`s for the benchmark's fault metrics.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from devices.protocol import encode
+from app.control.chamber import FermenterControl, FermenterTuning
+from app.control.profiles import FermentationProfile, Point
 from devices.simulator.board import SimulatedBoard
-from devices.simulator.probes import rom_for
 
 from .audit import BOARD_REBOOT, HOST_SILENT, SENSOR_INVALID, Fault, Segment, Trace
-from .chamber import FermenterControl, FermenterTuning
-from .outputs import DEADMAN_S
-from .profiles import FermentationProfile, Point
-from .sensors import SensorValidator
+from .virtual_host import EPOCH, FRIDGE_PINS, VirtualHost, fermenter_rows, run_async
 
 log = logging.getLogger(__name__)
 
 DAY = 86400.0
 HOUR = 3600.0
-COOL_SLOT, HEAT_SLOT = 4, 5
-PINS = {"cool": 5, "heat": 6}
-SENSOR_SLOTS = {"beer": 1, "fridge": 2, "room": 3}
-FEED_EVERY_TICKS = 10  # `w` this often, though any command feeds the dead-man
-UPTIME_EVERY_TICKS = 60  # ask `n` this often: a reboot whose `B:` line was lost shows here
+PINS = FRIDGE_PINS
 SEPARATION_S = HOUR  # a fault is armed no sooner than this after the previous one ended
 
 
@@ -58,6 +43,7 @@ class Run:
     faults: list[Fault] = field(default_factory=list)
     refusals: int = 0  # `o` commands the board refused: the host asked for what it must not
     reboots_seen: int = 0  # board reboots the host noticed and re-armed after
+    alarms: list[tuple[str, str]] = field(default_factory=list)  # (event, code) as the tick raised them
 
     def trace(self, segments: list[Segment]) -> Trace:
         """The run as the audit reads it, with the profile's `segments`."""
@@ -70,47 +56,6 @@ class Run:
             segments=segments,
             faults=self.faults,
         )
-
-
-def _send(board: SimulatedBoard, letter: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
-    """One command to the board; its reply's body (RuntimeError on an E: reply)."""
-    for reply in board.handle(encode(letter, body).rstrip(b"\n")):
-        if reply[:2] == b"E:":
-            raise RuntimeError(f"board refused {letter} {body}: {reply!r}")
-        if reply[:1] == letter.upper().encode():
-            return json.loads(reply[2:])
-    return {}
-
-
-def _output(slot: int, pin: int, min_on_s: float, min_off_s: float, dead_s: float) -> dict[str, Any]:
-    return {
-        "slot": slot,
-        "kind": "output",
-        "pin": pin,
-        "invert": False,
-        "min_on_s": int(min_on_s),
-        "min_off_s": int(min_off_s),
-        "group": 1,
-        "dead_s": int(dead_s),
-    }
-
-
-def configure(board: SimulatedBoard, tuning: FermenterTuning) -> None:
-    """Apply the chamber's slots and arm the dead-man (also after a reboot: the same
-    configuration again is accepted)."""
-    for probe, slot in SENSOR_SLOTS.items():
-        _send(board, "c", {"slot": slot, "kind": "sensor", "onewire": rom_for(probe), "offset": 0})
-    _send(
-        board,
-        "c",
-        _output(COOL_SLOT, PINS["cool"], tuning.cool_min_on_s, tuning.cool_min_off_s, tuning.dead_s),
-    )
-    _send(
-        board,
-        "c",
-        _output(HEAT_SLOT, PINS["heat"], tuning.heat_min_on_s, tuning.heat_min_off_s, tuning.dead_s),
-    )
-    _send(board, "w", {"s": DEADMAN_S})
 
 
 @dataclass(frozen=True)
@@ -138,100 +83,17 @@ class PlannedFault:
     for_s: float = 600.0
     when: str = "any"
     wait_s: float = 6 * HOUR
+    announce: bool = True  # a `reboot` whose `B:` line is lost on the wire: False
 
 
 FAULT_KINDS = ("lost", "stuck", "spike85", "spike127", "door", "host_silent", "reboot")
 CONDITIONS = ("any", "cooling", "heating", "cooling_past_min_on", "cool_min_off")
 
 
-class _Host:
-    """The control loop's side of the line, one `tick` a second."""
-
-    def __init__(self, board: SimulatedBoard, tuning: FermenterTuning) -> None:
-        self.board = board
-        self.tuning = tuning
-        now = board.clock.now
-        board.take_outbox()  # the power-up `B:` line: the host starts with the board
-        configure(board, tuning)
-        self.control = FermenterControl(tuning, boot_time=now)
-        self.sensors = {name: SensorValidator(powered_at=now) for name in SENSOR_SLOTS}
-        self.board_on = {"heat": False, "cool": False}
-        self.silent_until = -math.inf
-        self.last_command_t = now
-        self.refusals = 0
-        self.reboots_seen = 0
-        self._ticks = 0
-        self._uptime_at: tuple[float, float] = (now, 0.0)  # (host time, board uptime) when last asked
-
-    def tick(self, now: float, setpoint: float | None) -> None:
-        if self._rebooted(now):
-            self._rearm(now)
-        reading = _send(self.board, "t")
-        self._align(reading.get("o", {}), now)
-        values = reading.get("s", {})
-        beer, fridge, room = (
-            self.sensors[name].update(values.get(str(slot)), now) for name, slot in SENSOR_SLOTS.items()
-        )
-        mode = "beer" if setpoint is not None else "off"
-        decision = self.control.tick(now, mode, setpoint, None, beer, fridge, room)
-        wanted = (("cool", COOL_SLOT, decision.cool_on), ("heat", HEAT_SLOT, decision.heat_on))
-        for name, slot, want in wanted:
-            if want != self.board_on[name]:
-                state = _send(self.board, "o", {"slot": slot, "on": want})
-                self.board_on[name] = bool(state.get("on"))
-                if self.board_on[name] != want:
-                    self.refusals += 1
-                    log.warning("board refused %s %s: %s", name, "on" if want else "off", state.get("why"))
-        self.control.board_state(self.board_on["heat"], self.board_on["cool"], now)
-        self._ticks += 1
-        if self._ticks % FEED_EVERY_TICKS == 0:
-            _send(self.board, "w", {"s": DEADMAN_S})
-        self.last_command_t = now
-
-    def _align(self, outputs: dict[str, Any], now: float) -> None:
-        """Take the relay states the board reports: its dead-man (or a reset) may have
-        switched an output off while the host was not looking."""
-        for name, slot in (("cool", COOL_SLOT), ("heat", HEAT_SLOT)):
-            state = outputs.get(str(slot))
-            if state is not None and bool(state.get("on")) != self.board_on[name]:
-                log.warning("board reports %s %s, not as last set", name, "on" if state.get("on") else "off")
-                self.board_on[name] = bool(state.get("on"))
-        self.control.board_state(self.board_on["heat"], self.board_on["cool"], now)
-
-    def _rebooted(self, now: float) -> bool:
-        """A `B:` line since the last tick, or an uptime that went back."""
-        rebooted = False
-        for line in self.board.take_outbox():
-            if line[:2] == b"B:":
-                rebooted = True
-            elif line[:2] == b"D:":
-                log.warning("board: %s", line[2:].decode("ascii", "replace").strip())
-        if self._ticks % UPTIME_EVERY_TICKS == 0 and not rebooted:
-            uptime = float(_send(self.board, "n").get("uptime_s", 0))
-            asked_at, last_uptime = self._uptime_at
-            # uptime is whole seconds: allow the rounding of both readings
-            rebooted = uptime < last_uptime + (now - asked_at) - 2.0
-            self._uptime_at = (now, uptime)
-        return rebooted
-
-    def _rearm(self, now: float) -> None:
-        uptime = float(_send(self.board, "n").get("uptime_s", 0))
-        # whole seconds, rounded down: the boot this gives is never earlier than the real one
-        boot_at = now - uptime
-        self._uptime_at = (now, uptime)
-        log.warning("board rebooted at t=%.0f s: min off and dead time count from the boot", boot_at)
-        self.control.board_rebooted(boot_at, now)
-        self.board_on = {"heat": False, "cool": False}
-        for validator in self.sensors.values():
-            validator.powered_up(boot_at)
-        configure(self.board, self.tuning)  # slots again, and the dead-man, which a boot disarms
-        self.reboots_seen += 1
-
-
 class _Injector:
     """Strikes the planned faults in order and records them as the audit reads them."""
 
-    def __init__(self, plan: Sequence[PlannedFault], host: _Host, separation_s: float) -> None:
+    def __init__(self, plan: Sequence[PlannedFault], host: VirtualHost, separation_s: float) -> None:
         for planned in plan:
             if planned.kind not in FAULT_KINDS or planned.when not in CONDITIONS:
                 raise ValueError(f"unknown fault kind or condition: {planned}")
@@ -257,10 +119,12 @@ class _Injector:
             return True
         if when in ("cooling", "heating"):
             return self.host.board.relay(when[:4])
-        board, tuning = self.host.board, self.host.tuning
+        board, tuning = self.host.board, self.host.chamber.tuning
         last = next((edge for edge in reversed(board.firmware.edges) if edge.pin == PINS["cool"]), None)
         if when == "cooling_past_min_on":
-            window = self.host.control.cool_window
+            control = self.host.chamber.control
+            assert isinstance(control, FermenterControl)
+            window = control.cool_window
             planned_left = (window.window_start or now) + window.planned_on_s - now
             return (
                 last is not None
@@ -290,7 +154,7 @@ class _Injector:
             "door": "door",
             "reboot": "reboot",
         }[kind]
-        _send(board, "x", {"fault": sim_fault, "probe": probe, "for_s": for_s})
+        board.inject(sim_fault, probe=probe, for_s=for_s, announce=planned.announce)
         if kind == "lost":
             if probe == "beer":  # the one probe whose loss must switch outputs off
                 return Fault(SENSOR_INVALID, now, now + for_s, f"beer probe lost, {state}")
@@ -318,29 +182,56 @@ def run_fermentation(
     faults: Sequence[PlannedFault] = (),
     fault_separation_s: float = SEPARATION_S,
 ) -> Run:
-    """The host loop on a simulated fridge for `days` of virtual time; `faults` are injected
-    on the way and come back in `Run.faults`."""
-    tuning = tuning or FermenterTuning()
-    board = SimulatedBoard("fridge", seed=seed, fermentation_w=fermentation_w, **(plant_params or {}))
-    host = _Host(board, tuning)
+    """The shipped tick on a simulated fridge for `days` of virtual time; `faults` are
+    injected on the way and come back in `Run.faults`."""
+    return run_async(
+        _run_fermentation(
+            profile,
+            days,
+            seed,
+            tuning or FermenterTuning(),
+            plant_params or {},
+            tick_s,
+            sample_s,
+            fermentation_w,
+            faults,
+            fault_separation_s,
+        )
+    )
+
+
+async def _run_fermentation(
+    profile: FermentationProfile,
+    days: float,
+    seed: int,
+    tuning: FermenterTuning,
+    plant_params: dict[str, Any],
+    tick_s: float,
+    sample_s: float,
+    fermentation_w: Any,
+    faults: Sequence[PlannedFault],
+    fault_separation_s: float,
+) -> Run:
+    board = SimulatedBoard("fridge", seed=seed, fermentation_w=fermentation_w, **plant_params)
+    row, profile_row = fermenter_rows(profile.points, tuning, EPOCH + board.clock.now)
+    host = VirtualHost(board, row, profile_row, tick_s)
+    await host.connect()
     injector = _Injector(faults, host, fault_separation_s)
     run = Run(sample_s)
     start = board.clock.now
     next_sample = start
     while board.clock.now - start < days * DAY:
-        board.advance(tick_s)
+        # faults strike before this tick's reading, so the first faulty reading is this tick's
+        await host.step(tick_s, lambda now: injector.before_tick(now, now - start))
         now = board.clock.now
-        injector.before_tick(now, now - start)
-        setpoint = profile.setpoint_at(now - start)
-        if now >= host.silent_until:
-            host.tick(now, setpoint)
         if now >= next_sample:
             temperatures = board.plant.temperatures()
             run.t.append(now - start)
             run.beer_c.append(temperatures["beer"])
             run.air_c.append(temperatures["fridge"])
-            run.setpoint_c.append(setpoint)
+            run.setpoint_c.append(host.chamber.setpoint_c)
             next_sample += sample_s
+    await host.close()
     pins = {pin: name for name, pin in PINS.items()}
     run.edges = [
         (edge.t - start, pins[edge.pin], edge.on) for edge in board.firmware.edges if edge.pin in pins
@@ -349,8 +240,9 @@ def run_fermentation(
         replace(f, start_s=f.start_s - start, end_s=None if f.end_s is None else f.end_s - start)
         for f in injector.recorded
     ]
-    run.refusals = host.refusals
-    run.reboots_seen = host.reboots_seen
+    run.refusals = host.tick.refusals
+    run.reboots_seen = host.tick.reboots_seen
+    run.alarms = [(c.event, c.alarm.code) for c in host.alarm_changes]
     return run
 
 

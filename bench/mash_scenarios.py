@@ -1,11 +1,9 @@
-"""Mash scenarios on the in-process simulated kettle, on a virtual clock (no waiting).
-
-The host side is the control loop's tick for a vessel — read the board with `t`, validate
-the vessel probe, advance the `MashRun` to get the setpoint, run `VesselControl`, send `o`
-commands, feed the dead-man — talking board-protocol lines to a `SimulatedBoard`, so the
-board's own rules apply and every relay edge lands in its audit log. A scripted brewer
-confirms "wait for confirm" steps after a delay, and a dough-in stirs grain into the kettle
-when its step is confirmed.
+"""Mash scenarios: the shipped control tick for a mash tun or kettle on the in-process
+simulated kettle board, on a virtual clock (no waiting), through the shipped driver and
+board protocol (`VirtualHost`). The chamber runs the mash profile as in the server; a
+scripted brewer confirms "wait for confirm" steps after a delay (as the REST API's
+`confirm` command does), and a dough-in stirs grain into the kettle when its step is
+confirmed.
 
 Kept apart from `scenarios.py` (the fermenter's) so each module stays small.
 """
@@ -15,18 +13,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from app.control.profiles import MashRun, MashSchedule, Step
 from devices.simulator.board import SimulatedBoard
 from devices.simulator.plant import KettlePlant
-from devices.simulator.probes import rom_for
 
 from .audit import Fault, MashPhysics, RelayLimits, Segment, Trace
-from .profiles import MashRun, MashSchedule, Step
-from .scenarios import _send
-from .sensors import SensorValidator
-from .vessel import VesselControl, VesselTuning
+from .virtual_host import EPOCH, KETTLE_HEAT_PIN, VirtualHost, kettle_rows, run_async
 
-VESSEL_SLOT, ROOM_SLOT, HEAT_SLOT = 1, 2, 5
-HEAT_PIN = 6  # the simulated kettle's element (devices/simulator/board.py WIRING)
 GRAIN_SPECIFIC_HEAT_J_PER_KG_K = 1700.0
 
 
@@ -75,29 +68,12 @@ class MashRecord:
     refusals: int = 0
 
 
-def configure_kettle(board: SimulatedBoard, tuning: VesselTuning) -> None:
-    for slot, probe in ((VESSEL_SLOT, "vessel"), (ROOM_SLOT, "room")):
-        _send(board, "c", {"slot": slot, "kind": "sensor", "onewire": rom_for(probe), "offset": 0})
-    heater = {
-        "slot": HEAT_SLOT,
-        "kind": "output",
-        "pin": HEAT_PIN,
-        "invert": False,
-        "min_on_s": int(tuning.min_on_s),
-        "min_off_s": int(tuning.min_off_s),
-        "group": 0,  # no partner to interlock with
-        "dead_s": 0,
-    }
-    _send(board, "c", heater)
-    _send(board, "w", {"s": 30})
-
-
 def run_mash(
     schedule: MashSchedule,
     *,
     plant: str = "mash",
     seed: int = 1,
-    tuning: VesselTuning | None = None,
+    tuning: dict[str, float] | None = None,
     plant_params: dict[str, float] | None = None,
     confirm_after_s: float = 300.0,
     dough_in: DoughIn | None = None,
@@ -107,79 +83,98 @@ def run_mash(
     on_tick: Callable[[SimulatedBoard, float], None] | None = None,
 ) -> MashRecord:
     """Run `schedule` on a simulated `plant` ("mash": grain already in; "kettle": water,
-    dough in with `dough_in`) until the schedule is done or `max_s` has passed.
+    dough in with `dough_in`) until the schedule is done or `max_s` has passed; `tuning`
+    holds the chamber's tuning entries (VesselTuning names).
 
     A confirm step is confirmed `confirm_after_s` after it started waiting (the brewer
     took that long to stir in the grain). `on_tick(board, t)` is called every tick before
     the read, for injecting faults.
     """
-    tuning = tuning or VesselTuning()
-    board = SimulatedBoard(plant, seed=seed, **(plant_params or {}))
+    return run_async(
+        _run_mash(
+            schedule,
+            plant,
+            seed,
+            tuning or {},
+            plant_params or {},
+            confirm_after_s,
+            dough_in,
+            tick_s,
+            sample_s,
+            max_s,
+            on_tick,
+        )
+    )
+
+
+async def _run_mash(
+    schedule: MashSchedule,
+    plant: str,
+    seed: int,
+    tuning: dict[str, float],
+    plant_params: dict[str, float],
+    confirm_after_s: float,
+    dough_in: DoughIn | None,
+    tick_s: float,
+    sample_s: float,
+    max_s: float,
+    on_tick: Callable[[SimulatedBoard, float], None] | None,
+) -> MashRecord:
+    board = SimulatedBoard(plant, seed=seed, **plant_params)
     kettle = board.plant
     assert isinstance(kettle, KettlePlant)
-    configure_kettle(board, tuning)
-    control = VesselControl(tuning, boot_time=board.clock.now)
-    vessel_check, room_check = SensorValidator(), SensorValidator()
-    mash = MashRun(schedule)
+    row, profile = kettle_rows(schedule.steps, "mash" if plant == "mash" else "kettle", tuning, EPOCH)
+    host = VirtualHost(board, row, profile, tick_s)
+    await host.connect()
+    vessel_tuning = host.chamber.control.tuning
     start = board.clock.now
     record = MashRecord(
         schedule,
         sample_s,
-        RelayLimits(heat_min_on_s=tuning.min_on_s, heat_min_off_s=tuning.min_off_s, dead_s=0.0),
+        RelayLimits(heat_min_on_s=vessel_tuning.min_on_s, heat_min_off_s=vessel_tuning.min_off_s, dead_s=0.0),
         capacity_before_j_per_k=kettle.capacity_j_per_k,
         capacity_after_j_per_k=kettle.capacity_j_per_k,
     )
     next_sample = start
-    heat_on = False
     waiting_since: float | None = None
-    ticks = 0
-    while board.clock.now - start < max_s:
-        board.advance(tick_s)
-        now = board.clock.now
+
+    def before_tick(now: float) -> None:
         if on_tick is not None:
             on_tick(board, now - start)
-        reading = _send(board, "t")
-        values = reading.get("s", {})
-        vessel = vessel_check.update(values.get(str(VESSEL_SLOT)), now)
-        room = room_check.update(values.get(str(ROOM_SLOT)), now)
-        status = mash.update(now, vessel.value)
+
+    while board.clock.now - start < max_s:
+        await host.step(tick_s, before_tick)
+        now = board.clock.now
+        mash = host.chamber.mash
+        assert mash is not None, "the mash run did not start"
         _note_step(record, mash, now - start)
-        if status.phase == "waiting_confirm":
+        progress = host.chamber.progress or {}
+        if progress.get("phase") == "waiting_confirm":
             waiting_since = now if waiting_since is None else waiting_since
             if now - waiting_since >= confirm_after_s:
                 step = mash.step
                 assert step is not None
-                mash.confirm(now)
+                host.command("confirm")  # as the brewer's tap reaches the API
                 record.steps[-1].confirmed_s = now - start
                 if dough_in is not None and step.name == dough_in.step:
                     kettle.add_mass(dough_in.grain_kg, dough_in.grain_c, GRAIN_SPECIFIC_HEAT_J_PER_KG_K)
                     record.dough_in_s = now - start
                     record.capacity_after_j_per_k = kettle.capacity_j_per_k
                 waiting_since = None
-                status = mash.update(now, vessel.value)
-                _note_step(record, mash, now - start)
-        decision = control.tick(now, "profile", status.setpoint_c, vessel, room)
-        if decision.heat_on != heat_on:
-            state = _send(board, "o", {"slot": HEAT_SLOT, "on": decision.heat_on})
-            heat_on = bool(state.get("on"))
-            if heat_on != decision.heat_on:
-                record.refusals += 1
-        control.board_state(heat_on, now)
-        ticks += 1
-        if ticks % 10 == 0:
-            _send(board, "w", {"s": 30})
         if now >= next_sample:
             record.t.append(now - start)
             record.vessel_c.append(kettle.vessel_temp_c)
-            record.setpoint_c.append(status.setpoint_c)
-            record.step_index.append(status.step_index)
+            record.setpoint_c.append(host.chamber.setpoint_c)
+            record.step_index.append(mash.step_index)
             next_sample += sample_s
-        if status.done:
+        if mash.done:
             record.done = True
             break
+    await host.close()
     record.end_s = board.clock.now - start
+    record.refusals = host.tick.refusals
     record.edges = [
-        (edge.t - start, "heat", edge.on) for edge in board.firmware.edges if edge.pin == HEAT_PIN
+        (edge.t - start, "heat", edge.on) for edge in board.firmware.edges if edge.pin == KETTLE_HEAT_PIN
     ]
     return record
 
