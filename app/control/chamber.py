@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from .outputs import DutyWindow, Relay, protected_pair
 from .pid import Pid, PidTuning
 from .sensors import SensorStatus
+from .tuning import check
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,9 @@ class FermenterTuning:
     cool_min_on_s: float = 180.0
     cool_min_off_s: float = 300.0
     dead_s: float = 600.0
+
+    def __post_init__(self) -> None:
+        check("fermenter", self)  # the bounds of app/control/tuning.py, which the API enforces too
 
 
 @dataclass

@@ -26,6 +26,7 @@ from .profiles import (
     setpoint_jump_after_outage,
 )
 from .sensors import SensorStatus, SensorValidator
+from .tuning import runnable_tuning, wired_values
 from .vessel import VesselControl, VesselTuning
 
 log = logging.getLogger(__name__)
@@ -84,19 +85,30 @@ def protected_min_times(function: str, min_on_s: int, min_off_s: int) -> tuple[i
     return min_on_s, min_off_s
 
 
-def _with_overrides(row: Chamber, tuning: type[Any], values: dict[str, Any]) -> Any:
-    """`tuning` built from `values` (set by the wiring) and the chamber's own `tuning`
-    entries for the other fields it knows."""
-    known = tuning.__dataclass_fields__
-    values.update({k: float(v) for k, v in (row.tuning or {}).items() if k in known and k not in values})
-    return tuning(**values)
+def _built(row: Chamber, wiring: Wiring) -> FermenterTuning | VesselTuning:
+    """The chamber's tuning (app/control/tuning.py): defaults, its `tuning` entries and the
+    min times its output devices set. The API refuses entries that cannot run; a row
+    stored before it did (or edited by hand) runs on the defaults, logged, so the server
+    still starts."""
+    wired = wired_values(row.kind, ((role, on_s, off_s) for role, _slot, on_s, off_s in wiring.outputs))
+    tuning, problem = runnable_tuning(row.kind, row.tuning or {}, wired)
+    if problem is not None:
+        log.error(
+            "chamber %s: its tuning cannot run (tuning.%s %s); it runs on the defaults, "
+            "windows at least its outputs' min times",
+            row.name,
+            problem.field,
+            problem.message,
+        )
+    return tuning
 
 
 def _tuning(row: Chamber, wiring: Wiring) -> FermenterTuning:
-    values = {}
-    for role, _slot, min_on_s, min_off_s in wiring.outputs:
-        values[f"{role}_min_on_s"], values[f"{role}_min_off_s"] = float(min_on_s), float(min_off_s)
-    return _with_overrides(row, FermenterTuning, values)
+    if row.kind != "fermenter":  # a vessel's tuning is its own; this one gives the board's dead time
+        return FermenterTuning()
+    tuning = _built(row, wiring)
+    assert isinstance(tuning, FermenterTuning)
+    return tuning
 
 
 def _stepped(before: float | None, after: float | None) -> bool:
@@ -110,11 +122,9 @@ def _iso(epoch_s: float) -> str:
 
 
 def _vessel_tuning(row: Chamber, wiring: Wiring) -> VesselTuning:
-    values = {}
-    for role, _slot, min_on_s, min_off_s in wiring.outputs:
-        if role == "heat":
-            values["min_on_s"], values["min_off_s"] = float(min_on_s), float(min_off_s)
-    return _with_overrides(row, VesselTuning, values)
+    tuning = _built(row, wiring)
+    assert isinstance(tuning, VesselTuning)
+    return tuning
 
 
 VESSEL_MODES = {"off": "off", "beer": "vessel", "profile": "profile", "boil": "boil"}
