@@ -137,6 +137,12 @@ def tuning_fields(kind: str) -> dict[str, Bound]:
     return {name: bound for name, bound in TABLES[_family(kind)].items() if not bound.wired}
 
 
+def tuning_defaults(kind: str) -> dict[str, float]:
+    """The value each tuning key of `kind` has when a chamber does not set it."""
+    defaults = _tuning_class(kind)()
+    return {name: getattr(defaults, name) for name in tuning_fields(kind)}
+
+
 def check(family: str, tuning: Any) -> None:
     """Raise TuningError naming the first field of `tuning` (a FermenterTuning: family
     "fermenter", or a VesselTuning: "vessel") out of its bounds, or a window shorter than
