@@ -4,19 +4,46 @@ setpoints are stored here; the control loop picks them up on its next tick."""
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from ..control.profile_commands import CommandError, apply_command
 from ..control.profiles import FermentationProfile, ProfileRun
+from ..control.runtime import protected_min_times
+from ..control.tuning import TuningError, build_tuning, wired_values
 from ..db.models import Chamber, Controller, Profile
 from .base import ApiError
 from .crud import Parent, Resource
 from .schemas import ChamberDetail, ChamberIn, ChamberOut, ChamberPatch
 
 
+def wired_min_times(kind: str, outputs: Iterable[tuple[str, int, int]]) -> dict[str, float]:
+    """The min times a chamber's output devices, (function, min_on_s, min_off_s) each, set
+    in its tuning, with a compressor's protection as the loop applies it. Of two outputs of
+    one function the longer times count: the window must hold both."""
+    longest: dict[str, tuple[int, int]] = {}
+    for function, min_on_s, min_off_s in outputs:
+        on_s, off_s = protected_min_times(function, min_on_s, min_off_s)
+        was_on_s, was_off_s = longest.get(function, (0, 0))
+        longest[function] = (max(was_on_s, on_s), max(was_off_s, off_s))
+    return wired_values(kind, ((function, on_s, off_s) for function, (on_s, off_s) in longest.items()))
+
+
+def _check_tuning(row: Chamber, values: dict[str, Any]) -> None:
+    """The tuning must run for the chamber's kind (as patched, or as stored) and wiring:
+    a value the control loop refuses would only fail at its next start."""
+    outputs = [(device.function, device.min_on_s, device.min_off_s) for device in row.devices]
+    try:
+        build_tuning(values["kind"], values["tuning"], wired_min_times(values["kind"], outputs))
+    except TuningError as error:
+        field = f"tuning.{error.field}"
+        raise ApiError(400, "validation", f"{field}: {error.message}", field) from None
+
+
 def _apply(session: Session, row: Chamber, values: dict[str, Any]) -> None:
+    _check_tuning(row, values)
     command = values.pop("profile_command", None)
     before = (row.mode, row.profile_id)
     profile_id = values.get("profile_id")

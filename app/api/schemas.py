@@ -7,9 +7,19 @@ import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 
 from devices.simulator.inprocess import parse_options as parse_simulator_options
+
+from ..control.tuning import tuning_defaults, tuning_fields
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
 Setpoint = Annotated[float, Field(ge=-5, le=110, allow_inf_nan=False, description="°C")]
@@ -114,7 +124,46 @@ class AlarmLimits(Strict):
         return self
 
 
-TuningValue = Annotated[float, Field(ge=0, le=1e6, allow_inf_nan=False)]
+TUNING_DOCS = 'docs/control.md "Tuning keys"'
+
+
+def _tuning_schema() -> dict[str, Any]:
+    """Each kind's keys with their bounds and defaults (app/control/tuning.py), for the
+    OpenAPI document; which of the two applies depends on the chamber's `kind`."""
+    variants = []
+    for title, kind in (("fermenter", "fermenter"), ("mash tun or kettle", "mash")):
+        defaults = tuning_defaults(kind)
+        properties = {
+            name: {
+                "type": "number",
+                "minimum": bound.low,
+                "maximum": bound.high,
+                "default": defaults[name],
+                "description": f"{bound.help} ({bound.unit})" if bound.unit else bound.help,
+            }
+            for name, bound in tuning_fields(kind).items()
+        }
+        variants.append(
+            {
+                "title": f"tuning of a {title}",
+                "type": "object",
+                "properties": properties,
+                "additionalProperties": False,
+            }
+        )
+    return {"type": "object", "anyOf": variants}
+
+
+# The keys and bounds depend on the chamber's kind, so they are checked where the kind is
+# known (api/chambers.py, with the chamber's wiring); here only the shape.
+TuningKey = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
+Tuning = Annotated[
+    dict[TuningKey, Annotated[float, Field(allow_inf_nan=False)]], WithJsonSchema(_tuning_schema())
+]
+TUNING_DESCRIPTION = (
+    "Control tuning of this chamber's kind, by key; every key within its bounds, unknown keys "
+    f"refused, unset keys at their defaults. Keys, bounds and defaults: {TUNING_DOCS}."
+)
 
 
 class ProfileCommand(Strict):
@@ -131,9 +180,7 @@ class ChamberIn(Strict):
     mode: Literal["off", "beer", "fridge", "profile", "boil"] = "off"
     beer_setpoint: Setpoint | None = None
     fridge_setpoint: Setpoint | None = None
-    tuning: dict[Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,31}$")], TuningValue] = Field(
-        default_factory=dict, max_length=32, description="PID parameters by name (kp, ti_s, td_s, ...)"
-    )
+    tuning: Tuning = Field(default_factory=dict, max_length=32, description=TUNING_DESCRIPTION)
     alarm_limits: AlarmLimits = Field(default_factory=AlarmLimits)
     profile_id: Id | None = None
     profile_command: ProfileCommand | None = Field(None, description="act on the profile run")
@@ -161,7 +208,7 @@ class ChamberPatch(Strict):
     mode: Literal["off", "beer", "fridge", "profile", "boil"] | None = None
     beer_setpoint: Setpoint | None = None
     fridge_setpoint: Setpoint | None = None
-    tuning: dict[str, TuningValue] | None = None
+    tuning: Tuning | None = Field(None, description=TUNING_DESCRIPTION)  # ChamberIn checks the merge
     alarm_limits: AlarmLimits | None = None
     profile_id: Id | None = None
     profile_command: ProfileCommand | None = None

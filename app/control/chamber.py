@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from .outputs import DutyWindow, Relay, protected_pair
 from .pid import Pid, PidTuning
 from .sensors import SensorStatus
+from .tuning import check
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,9 @@ class FermenterTuning:
     cool_min_off_s: float = 300.0
     dead_s: float = 600.0
 
+    def __post_init__(self) -> None:
+        check("fermenter", self)  # the bounds of app/control/tuning.py, which the API enforces too
+
 
 @dataclass
 class Decision:
@@ -57,24 +61,27 @@ class Decision:
     holds: dict[str, float] = field(default_factory=dict)
 
 
+def _pid_tunings(tuning: FermenterTuning) -> tuple[PidTuning, PidTuning, PidTuning]:
+    """The beer, heat and cool loops' parameters."""
+    span = tuning.clamp_c + tuning.neutral_zone_c
+    beer = PidTuning(
+        kp=tuning.beer_kp,
+        ti_s=tuning.beer_ti_s,
+        td_s=tuning.beer_td_s,
+        out_min=-span,
+        out_max=span,
+        integrate_band=tuning.beer_band_c,
+    )
+    heat = PidTuning(kp=tuning.heat_kp, ti_s=tuning.heat_ti_s, tt_s=tuning.heat_ti_s / 4)
+    cool = PidTuning(kp=tuning.cool_kp, ti_s=tuning.cool_ti_s, reverse=True, tt_s=tuning.cool_ti_s / 4)
+    return beer, heat, cool
+
+
 class FermenterControl:
     def __init__(self, tuning: FermenterTuning, boot_time: float) -> None:
         self.tuning = tuning
-        span = tuning.clamp_c + tuning.neutral_zone_c
-        self.beer_pid = Pid(
-            PidTuning(
-                kp=tuning.beer_kp,
-                ti_s=tuning.beer_ti_s,
-                td_s=tuning.beer_td_s,
-                out_min=-span,
-                out_max=span,
-                integrate_band=tuning.beer_band_c,
-            )
-        )
-        self.heat_pid = Pid(PidTuning(kp=tuning.heat_kp, ti_s=tuning.heat_ti_s, tt_s=tuning.heat_ti_s / 4))
-        self.cool_pid = Pid(
-            PidTuning(kp=tuning.cool_kp, ti_s=tuning.cool_ti_s, reverse=True, tt_s=tuning.cool_ti_s / 4)
-        )
+        beer, heat, cool = _pid_tunings(tuning)
+        self.beer_pid, self.heat_pid, self.cool_pid = Pid(beer), Pid(heat), Pid(cool)
         self.heater, self.cooler = protected_pair(
             boot_time,
             tuning.heat_min_on_s,
@@ -240,6 +247,19 @@ class FermenterControl:
         if self.cooler.on:
             return "cooling"
         return "idle"
+
+    def retune(self, tuning: FermenterTuning) -> None:
+        """New tuning from the next tick on, keeping the relays (their min times come from the
+        wiring, which rebuilds the chamber when it changes) and each PID's integral."""
+        for pid, new in zip((self.beer_pid, self.heat_pid, self.cool_pid), _pid_tunings(tuning), strict=True):
+            pid.set_tuning(new)
+        self.heat_window.window_s = tuning.heat_window_s
+        self.cool_window.window_s = tuning.cool_window_s
+        for constraint in self.heater.constraints:
+            group = getattr(constraint, "group", None)
+            if group is not None:
+                group.dead_s = tuning.dead_s
+        self.tuning = tuning
 
     def board_state(self, heat_on: bool, cool_on: bool, now: float) -> None:
         """Align the host's relays with what the board reports (it may have refused)."""

@@ -210,15 +210,18 @@ class DutyWindow:
 
     def stop(self, now: float) -> None:
         """The loop is off (mode off, sensor lost): the plan ends now and nothing is owed.
-        The window keeps its start, so a start after the loop resumes still comes a whole
-        window after the last one (at most one start per window); on-time asked after the
-        resume within this window is owed to the next."""
+
+        The window ends with it, so the next duty asked starts a fresh window at once and
+        the relay's own constraints (min off, dead time) alone decide when the output may
+        come back; `started` then times that window from the real start, so it still holds
+        one start. Keeping the stopped window's start instead left a compressor asked for
+        100 % off for the rest of that window (~8 min after a lost probe came back)."""
         self.carry_s = 0.0
-        self._last = None
+        self.window_start = None
+        self.planned_on_s = 0.0
+        self._asked_s = 0.0
         self._owed_at_plan_s = 0.0
-        if self.window_start is not None:
-            self.planned_on_s = min(self.planned_on_s, max(0.0, now - self.window_start))
-        self._asked_s = self.planned_on_s  # so this window ends owing nothing
+        self._last = None
 
     def started(self, now: float) -> None:
         """The relay came on only now (held back by min off or dead time): the window

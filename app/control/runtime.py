@@ -28,6 +28,7 @@ from .profiles import (
     setpoint_jump_after_outage,
 )
 from .sensors import SensorStatus, SensorValidator
+from .tuning import build_tuning, wired_values
 from .vessel import VesselControl, VesselTuning
 
 log = logging.getLogger(__name__)
@@ -125,19 +126,21 @@ def slot_configs(
     return wanted
 
 
-def _with_overrides(row: Chamber, tuning: type[Any], values: dict[str, Any]) -> Any:
-    """`tuning` built from `values` (set by the wiring) and the chamber's own `tuning`
-    entries for the other fields it knows."""
-    known = tuning.__dataclass_fields__
-    values.update({k: float(v) for k, v in (row.tuning or {}).items() if k in known and k not in values})
-    return tuning(**values)
+def _built(row: Chamber, wiring: Wiring) -> FermenterTuning | VesselTuning:
+    """The chamber's tuning (app/control/tuning.py): defaults, its `tuning` entries and the
+    min times its output devices set. The API refuses entries that cannot run; a row
+    stored before it did (or edited by hand) raises `TuningError` naming the field, and
+    the chamber stays off with an alarm that says so."""
+    wired = wired_values(row.kind, ((role, on_s, off_s) for role, _slot, on_s, off_s in wiring.outputs))
+    return build_tuning(row.kind, row.tuning or {}, wired)
 
 
 def _tuning(row: Chamber, wiring: Wiring) -> FermenterTuning:
-    values = {}
-    for role, _slot, min_on_s, min_off_s in wiring.outputs:
-        values[f"{role}_min_on_s"], values[f"{role}_min_off_s"] = float(min_on_s), float(min_off_s)
-    return _with_overrides(row, FermenterTuning, values)
+    if row.kind != "fermenter":  # a vessel's tuning is its own; this one gives the board's dead time
+        return FermenterTuning()
+    tuning = _built(row, wiring)
+    assert isinstance(tuning, FermenterTuning)
+    return tuning
 
 
 def _stepped(before: float | None, after: float | None) -> bool:
@@ -151,11 +154,9 @@ def _iso(epoch_s: float) -> str:
 
 
 def _vessel_tuning(row: Chamber, wiring: Wiring) -> VesselTuning:
-    values = {}
-    for role, _slot, min_on_s, min_off_s in wiring.outputs:
-        if role == "heat":
-            values["min_on_s"], values["min_off_s"] = float(min_on_s), float(min_off_s)
-    return _with_overrides(row, VesselTuning, values)
+    tuning = _built(row, wiring)
+    assert isinstance(tuning, VesselTuning)
+    return tuning
 
 
 NOT_READ = SensorStatus(None, False, False, "not read yet")
@@ -228,6 +229,7 @@ class ChamberRuntime:
             self.setpoint_changed_at = now
         self.beer_set_c, self.fridge_set_c = row.beer_setpoint, row.fridge_setpoint
         self.rules.name = row.name
+        self._retune(row)
         try:
             self.rules.limits = AlarmLimits.from_settings(row.alarm_limits)
         except (TypeError, ValueError) as error:  # the API validates; a hand-edited row may not
@@ -236,6 +238,21 @@ class ChamberRuntime:
         state = dict(row.profile_state or {})
         if state.get("run") != self.state.get("run") or state.get("rev") != self.state.get("rev"):
             self._take_run(state, now_wall)
+
+    def _retune(self, row: Chamber) -> None:
+        """A tuning change applies from the next tick, keeping the relays' protection."""
+        if self.failure is not None:
+            return
+        try:
+            tuning = _built(row, self.wiring)
+        except ValueError as error:  # the API refuses it; a hand-edited row may not
+            self.fail(f"tuning unusable, control off: {error}")
+            return
+        if tuning != self.control.tuning:
+            self.control.retune(tuning)  # type: ignore[arg-type]
+            if isinstance(tuning, FermenterTuning):
+                self.tuning = tuning
+            self._log_line(self, "info", "tuning changed; applied from the next tick")
 
     def _take_profile(self, profile: Profile | None) -> None:
         self.profile_name = profile.name if profile is not None else None

@@ -30,6 +30,7 @@ from .chamber import Decision
 from .outputs import DutyWindow, MinOff, MinOn, Relay
 from .pid import Pid, PidTuning
 from .sensors import SensorStatus
+from .tuning import check
 
 MODES = ("off", "vessel", "profile", "boil")
 ARRIVAL_FILTER_S = 10.0  # smoothing of the reading that tells a step has arrived
@@ -71,14 +72,7 @@ class VesselTuning:
     boil_band_c: float = 1.0  # back to full power only when the reading drops this far below
 
     def __post_init__(self) -> None:
-        if self.window_s <= 0 or self.min_on_s < 0 or self.min_off_s < 0:
-            raise ValueError("window_s must be positive; min_on_s and min_off_s >= 0")
-        if self.element_lag_s <= 0 or self.element_store_c < 0 or self.loss_duty_per_c < 0:
-            raise ValueError("element_lag_s must be positive; element_store_c, loss_duty_per_c >= 0")
-        if not 0.0 <= self.boil_duty <= 1.0:
-            raise ValueError(f"boil_duty must be within 0..1, got {self.boil_duty}")
-        if self.boil_band_c < 0:
-            raise ValueError("boil_band_c must be >= 0")
+        check("vessel", self)  # the bounds of app/control/tuning.py, which the API enforces too
 
     def pid_tuning(self) -> PidTuning:
         return PidTuning(
@@ -272,6 +266,12 @@ class VesselControl:
         after its dead-man, switched off by itself)."""
         if self.heater.on and not heat_on:
             self.heater.force_off(now)
+
+    def retune(self, tuning: VesselTuning) -> None:
+        """New tuning from the next tick on, keeping the relay and the PID's integral."""
+        self.tuning = tuning
+        self.pid.set_tuning(tuning.pid_tuning())
+        self.window.window_s = tuning.window_s
 
     def board_rebooted(self, boot_time: float, now: float) -> None:
         """Re-arm after a board restart: the element went off at `boot_time` and its min

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from app.control.tuning import tuning_fields
 from tests.helpers import ServerProcess, http
 
 REPO = Path(__file__).resolve().parents[2]
@@ -44,6 +45,25 @@ async def test_document_describes_every_api_route_with_schemas(server):
     chamber_in = document["components"]["schemas"][schema_ref.rsplit("/", 1)[1]]
     assert chamber_in["properties"]["beer_setpoint"]["anyOf"][0]["maximum"] == 110
     assert chamber_in["additionalProperties"] is False
+
+
+@pytest.mark.gen_test
+async def test_document_describes_each_kinds_tuning_keys_and_where_they_are_documented(server):
+    _, document = await http(server, "GET", "/api/openapi.json", auth=False)
+    schemas = document["components"]["schemas"]
+    for model in ("ChamberIn", "ChamberPatch"):
+        tuning = schemas[model]["properties"]["tuning"]
+        assert 'docs/control.md "Tuning keys"' in tuning["description"]
+        if model == "ChamberPatch":  # the tuning, or null
+            tuning = next(variant for variant in tuning["anyOf"] if variant.get("type") == "object")
+        variants = tuning["anyOf"]
+        for variant, kind in zip(variants, ("fermenter", "mash"), strict=True):
+            assert variant["additionalProperties"] is False
+            declared = tuning_fields(kind)
+            assert set(variant["properties"]) == set(declared)
+            for name, bound in declared.items():
+                assert variant["properties"][name]["minimum"] == bound.low, name
+                assert variant["properties"][name]["maximum"] == bound.high, name
 
 
 @pytest.mark.gen_test

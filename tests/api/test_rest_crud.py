@@ -176,7 +176,7 @@ async def test_chamber_create_list_filter_read_patch_delete(server):
         "name": "Fermenter 1",
         "mode": "beer",
         "beer_setpoint": 19.5,
-        "tuning": {"kp": 5.0, "ti_s": 1800},
+        "tuning": {"beer_kp": 5.0, "cool_ti_s": 1800},
         "alarm_limits": {"high_c": 25, "low_c": 10, "deviation_c": 1.5},
     }
     response = await fetch(server, "POST", "/api/chambers", body)
@@ -189,7 +189,7 @@ async def test_chamber_create_list_filter_read_patch_delete(server):
     assert chamber["mode"] == "beer"
     assert chamber["beer_setpoint"] == 19.5
     assert chamber["fridge_setpoint"] is None
-    assert chamber["tuning"] == {"kp": 5.0, "ti_s": 1800.0}
+    assert chamber["tuning"] == {"beer_kp": 5.0, "cool_ti_s": 1800.0}
     assert chamber["alarm_limits"]["high_c"] == 25
     assert chamber["alarm_limits"]["low_c"] == 10
     assert chamber["alarm_limits"]["deviation_c"] == 1.5
@@ -262,7 +262,8 @@ async def test_chamber_runs_a_profile_of_its_kind(server):
 async def test_device_create_list_filter_read_patch_delete(server):
     controller = await a_controller(server)
     fv1 = await a_chamber(server, controller["id"], "FV1")
-    fv2 = await a_chamber(server, controller["id"], "FV2")
+    # a heater on a mechanical relay: its window must hold the relay's min on and min off
+    fv2 = await a_chamber(server, controller["id"], "FV2", tuning={"heat_window_s": 600})
     response = await fetch(
         server,
         "POST",

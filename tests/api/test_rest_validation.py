@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from app.control.tuning import tuning_fields
 from tests.helpers import assert_error, connect, http
 
 COLLECTIONS = ("controllers", "chambers", "devices", "profiles")
@@ -218,6 +219,14 @@ BAD_CREATES = [
     ("chambers", chamber(tuning={"Kp": 1}), None, ("tuning",)),
     ("chambers", chamber(tuning={"1kp": 1}), None, ("tuning",)),
     ("chambers", chamber(tuning={f"k{i}": 1 for i in range(33)}), "tuning", ()),
+    # chambers: tuning keys of the chamber's kind, within their bounds (docs/control.md)
+    ("chambers", chamber(tuning={"ti_s": 1800}), "tuning.ti_s", ("not a tuning key of a fermenter",)),
+    ("chambers", chamber(kind="mash", tuning={"ti_s": 0}), "tuning.ti_s", ("from 5 to", "got 0")),
+    ("chambers", chamber(kind="kettle", tuning={"window_s": 0}), "tuning.window_s", ("got 0",)),
+    ("chambers", chamber(kind="kettle", tuning={"beer_kp": 12}), "tuning.beer_kp", ("kettle",)),
+    ("chambers", chamber(tuning={"cool_window_s": 120}), "tuning.cool_window_s", ("from 300",)),
+    ("chambers", chamber(tuning={"cool_min_on_s": 60}), "tuning.cool_min_on_s", ("device",)),
+    ("chambers", chamber(tuning={"dead_s": 86400.5}), "tuning.dead_s", ()),
     # chambers: alarm limits
     ("chambers", chamber(alarm_limits={"low_c": 20, "high_c": 20}), "alarm_limits", ("low_c", "high_c")),
     ("chambers", chamber(alarm_limits={"low_c": 25, "high_c": 20}), "alarm_limits", ("low_c", "high_c")),
@@ -353,6 +362,88 @@ async def test_chamber_kind_must_match_profile_kind(server):
         await create(server, "chambers", chamber(name=f"Good {kind}", kind=kind, profile_id=profile_id)(ids))
 
 
+@pytest.mark.gen_test
+async def test_a_tuning_patch_that_cannot_run_is_refused_naming_the_key_and_changes_nothing(server):
+    """Such a PATCH used to be stored, and the server then exited at its next start."""
+    ids = await world(server)
+    fermenter, tun = f"/api/chambers/{ids['fermenter']}", f"/api/chambers/{ids['tun']}"
+    for path, tuning in ((fermenter, {"beer_kp": 8, "dead_s": 300}), (tun, {"ti_s": 90, "window_s": 600})):
+        status, reply = await http(server, "PATCH", path, {"tuning": tuning})
+        assert status == 200 and reply["tuning"] == tuning, reply
+    cases = [
+        # 0 where the control objects cannot run with it
+        (tun, {"ti_s": 0}, ("from 5 to 1000000 s", "got 0")),
+        (tun, {"window_s": 0}, ("got 0",)),
+        (tun, {"element_lag_s": 0}, ()),
+        (fermenter, {"cool_window_s": 0}, ()),
+        (fermenter, {"clamp_c": 0}, ()),
+        (fermenter, {"beer_kp": 0}, ()),
+        # unknown for the chamber's kind, or set by the wiring
+        (fermenter, {"ti_s": 1800}, ("not a tuning key of a fermenter", "beer_ti_s")),
+        (tun, {"beer_kp": 5}, ("not a tuning key of a mash",)),
+        (tun, {"dead_s": 300}, ()),
+        (fermenter, {"heat_min_on_s": 30}, ("heat output device's min_on_s",)),
+        # out of bounds
+        (tun, {"boil_c": 120}, ("from 80 to 105 °C",)),
+        (tun, {"room_c": -40}, ()),
+        (fermenter, {"beer_ti_s": 2e6}, ()),
+        (fermenter, {"neutral_zone_c": -1}, ()),
+    ]
+    for path, tuning, words in cases:
+        key = next(iter(tuning))
+        await refused(server, "PATCH", path, {"tuning": tuning}, field=f"tuning.{key}", words=words)
+        # the same key next to good ones is refused too
+        body = {"tuning": {"dead_s": 600, **tuning} if path == fermenter else {"ti_s": 60, **tuning}}
+        await refused(server, "PATCH", path, body, field=f"tuning.{key}")
+    assert (await get(server, fermenter))["tuning"] == {"beer_kp": 8.0, "dead_s": 300.0}
+    assert (await get(server, tun))["tuning"] == {"ti_s": 90.0, "window_s": 600.0}
+
+
+@pytest.mark.gen_test
+async def test_the_kind_a_patch_leaves_decides_which_tuning_keys_exist(server):
+    ids = await world(server)
+    tun = f"/api/chambers/{ids['tun']}"
+    status, reply = await http(server, "PATCH", tun, {"tuning": {"ti_s": 90}})
+    assert status == 200, reply
+    # the stored mash keys do not exist on a fermenter
+    await refused(server, "PATCH", tun, {"kind": "fermenter"}, field="tuning.ti_s", words=("fermenter",))
+    # the stored kind decides for a patch of the tuning alone
+    await refused(server, "PATCH", tun, {"tuning": {"beer_kp": 8}}, field="tuning.beer_kp")
+    status, reply = await http(server, "PATCH", tun, {"kind": "fermenter", "tuning": {"beer_kp": 8}})
+    assert status == 200 and reply["kind"] == "fermenter" and reply["tuning"] == {"beer_kp": 8.0}, reply
+    status, reply = await http(server, "PATCH", tun, {"kind": "kettle", "tuning": {}})
+    assert status == 200 and reply["kind"] == "kettle" and reply["tuning"] == {}, reply
+
+
+@pytest.mark.gen_test
+async def test_a_duty_window_must_hold_its_outputs_min_on_and_min_off(server):
+    """A relay that must stay on 120 s never fits a 10 s SSR window: the chamber would not heat."""
+    ids = await world(server)
+    fermenter, heater = f"/api/chambers/{ids['fermenter']}", f"/api/devices/{ids['heater']}"
+    await refused(server, "PATCH", heater, {"min_on_s": 120}, field="min_on_s", words=("heat_window_s",))
+    status, reply = await http(server, "PATCH", fermenter, {"tuning": {"heat_window_s": 600}})
+    assert status == 200, reply
+    status, reply = await http(server, "PATCH", heater, {"min_on_s": 120, "min_off_s": 600})
+    assert status == 200, reply
+    error = await refused(
+        server, "PATCH", fermenter, {"tuning": {"heat_window_s": 300}}, field="tuning.heat_window_s"
+    )
+    assert "min_off_s (600 s)" in error["message"], error
+    # a second heater must fit as well, and so must a compressor (180 s / 300 s at least)
+    second = device(name="Heater 2", function="heat", hardware="pin", address="9", min_off_s=900)(ids)
+    await refused(server, "POST", "/api/devices", second, field="min_off_s")
+    # (a PATCH of tuning replaces it whole)
+    windows = {"heat_window_s": 600, "cool_window_s": 300}
+    status, reply = await http(server, "PATCH", fermenter, {"tuning": windows})
+    assert status == 200, reply
+    compressor = device(name="Compressor", function="cool", hardware="pin", address="10", min_on_s=400)(ids)
+    await refused(server, "POST", "/api/devices", compressor, field="min_on_s", words=("cool_window_s",))
+    await create(server, "devices", {**compressor, "min_on_s": 300})
+    # the wired min times stay what the chamber's tuning is checked against
+    await refused(server, "PATCH", fermenter, {"tuning": {}}, field="tuning.heat_window_s")
+    assert (await get(server, fermenter))["tuning"] == windows
+
+
 # ---------------------------------------------------------------------------------------------
 # accepted edges of the same rules
 
@@ -385,6 +476,18 @@ async def test_boundary_values_are_accepted(server):
             server, "devices", device(name=f"Slot {slot}", slot=slot, address=f"28FF4A1B0516035{index}")(ids)
         )
         assert made["slot"] == slot
+
+
+@pytest.mark.gen_test
+async def test_every_tuning_key_is_accepted_at_both_bounds(server):
+    ids = await world(server)
+    for kind in ("fermenter", "mash", "kettle"):
+        for end in ("low", "high"):
+            tuning = {name: getattr(bound, end) for name, bound in tuning_fields(kind).items()}
+            made = await create(
+                server, "chambers", chamber(name=f"{kind} {end}", kind=kind, tuning=tuning)(ids)
+            )
+            assert made["tuning"] == tuning
 
 
 @pytest.mark.gen_test

@@ -66,6 +66,26 @@ def test_a_lost_beer_sensor_stops_the_compressor_though_its_window_still_owes_on
     assert not decision.cool_on and decision.state == "sensor_lost"
 
 
+def test_a_lost_beer_probe_back_during_a_crash_resumes_cooling_within_min_off():
+    """Crashing 18 -> 4 °C the compressor is asked for 100 %; the beer probe is lost for
+    two minutes mid-window. Cooling must be back as soon as the compressor's min off
+    allows, not at the end of the window the loss interrupted (it was 8 minutes later)."""
+    tuning = FermenterTuning()
+    control = FermenterControl(tuning, BOOT)
+    running = settle(control, 1, 999, ok(18.0), ok(10.0), beer_set=4.0)
+    assert running.cool_on and running.cool_duty == 1.0
+    lost = settle(control, 1000, 120, LOST, ok(10.0), beer_set=4.0)
+    assert not lost.cool_on and control.cooler.changed_at == 1000.0  # min on long past: off at once
+    back_on = None
+    for now in range(1120, 2400):
+        decision = control.tick(float(now), "beer", 4.0, None, ok(18.0), ok(10.0))
+        if decision.cool_on:
+            back_on = now
+            break
+        assert decision.state == "waiting_min_off", (now, decision.state)
+    assert back_on == 1000 + tuning.cool_min_off_s
+
+
 def test_the_host_rearms_after_a_board_reboot():
     control = FermenterControl(FermenterTuning(), BOOT)
     settle(control, 1, 1500, ok(22.0), ok(20.0))

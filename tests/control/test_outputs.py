@@ -122,17 +122,75 @@ def test_invalid_window_is_refused():
         DutyWindow(0)
 
 
-def test_a_stopped_window_owes_nothing_and_starts_no_sooner_than_a_window_later():
+def test_a_stopped_window_owes_nothing_and_the_next_duty_starts_a_fresh_window():
     window = DutyWindow(1200, min_on_s=180, min_off_s=300)
     assert window.wanted(0.1, 0.0) is False  # 120 s is under min on: skipped and carried
     assert window.wanted(0.1, 1200.0) is True  # 120 s owed + 120 s asked
     assert window.wanted(0.0, 1210.0) is True  # duty gone, the carried 120 s still planned
     window.stop(1211.0)
     assert window.carry_s == 0.0
-    assert window.wanted(1.0, 1300.0) is False  # resumed: no second start in this window
-    assert window.wanted(1.0, 2399.0) is False
-    assert window.wanted(1.0, 2400.0) is True  # the next window, owing what was asked since
-    assert window.carry_s == pytest.approx(1100.0)
+    assert window.wanted(0.5, 1300.0) is True  # resumed: a fresh window, owing nothing
+    assert window.window_start == 1300.0 and window.planned_on_s == pytest.approx(600.0)
+    assert window.wanted(0.5, 1899.0) is True
+    assert window.wanted(0.5, 1900.0) is False
+
+
+def stopped_and_resumed(lost_at: float, lost_for_s: float, until: float) -> list[tuple[float, bool]]:
+    """A compressor at 100 % duty from BOOT (min off long past), its loop stopped at
+    `lost_at` for `lost_for_s` (a lost probe), then asked for 100 % again, tick by tick,
+    as FermenterControl drives it. Returns the relay's edges."""
+    window = DutyWindow(1200, min_on_s=180, min_off_s=300)
+    relay = Relay("cool", BOOT - 10_000, [MinOn(180), MinOff(300)])
+    edges = []
+    now = BOOT
+    while now < until:
+        was_on = relay.on
+        if lost_at <= now < lost_at + lost_for_s:
+            window.stop(now)
+            relay.request(False, now)
+        elif relay.request(window.wanted(1.0, now), now) and not was_on:
+            window.started(now)
+        if relay.on != was_on:
+            edges.append((now, relay.on))
+        now += 1.0
+    return edges
+
+
+@pytest.mark.parametrize("lost_for_s", [60.0, 180.0, 299.0])
+def test_a_stopped_compressor_asked_for_full_duty_again_restarts_when_min_off_allows(lost_for_s):
+    lost_at = BOOT + 600.0  # mid-window, past min on: it goes off at once
+    edges = stopped_and_resumed(lost_at, lost_for_s, until=BOOT + 3000.0)
+    assert edges[:3] == [(BOOT, True), (lost_at, False), (lost_at + 300.0, True)]  # min off, no later
+
+
+def test_a_compressor_stopped_longer_than_min_off_restarts_at_the_first_tick_of_duty():
+    lost_at = BOOT + 600.0
+    edges = stopped_and_resumed(lost_at, 420.0, until=BOOT + 3000.0)
+    assert edges[:3] == [(BOOT, True), (lost_at, False), (lost_at + 420.0, True)]
+
+
+def test_a_restarted_compressor_keeps_one_start_per_window_and_its_duty():
+    """After the restart the window is timed from the real start: at 100 % it stays on
+    (no second start in that window) and the average duty afterwards is still the asked one."""
+    window = DutyWindow(1200, min_on_s=180, min_off_s=300)
+    relay = Relay("cool", BOOT - 10_000, [MinOn(180), MinOff(300)])
+    starts, on_s = [], 0.0
+    for second in range(int(12 * 3600)):
+        now = BOOT + second
+        duty = 1.0 if second < 3600 else 0.5
+        was_on = relay.on
+        if 600 <= second < 660:
+            window.stop(now)
+            relay.request(False, now)
+        elif relay.request(window.wanted(duty, now), now) and not was_on:
+            window.started(now)
+        if relay.on and not was_on:
+            starts.append(second)
+        if second >= 3600 + 1200 and relay.on:
+            on_s += 1.0
+    assert starts[:2] == [0, 900]
+    assert all(b - a >= 1200 for a, b in zip(starts[1:], starts[2:], strict=False))  # one per window
+    assert on_s / (12 * 3600 - 3600 - 1200) == pytest.approx(0.5, abs=0.02)
 
 
 def test_a_reboot_rearms_min_off_and_dead_time_from_the_boot():

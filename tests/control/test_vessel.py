@@ -98,7 +98,7 @@ def test_min_on_and_min_off_are_honoured_from_boot():
 
 
 def test_waiting_for_min_off_is_reported():
-    tuning = replace(VesselTuning(), min_off_s=30.0)
+    tuning = replace(VesselTuning(), window_s=60.0, min_off_s=30.0)
     decision = VesselControl(tuning, BOOT).tick(5.0, "vessel", 66.0, ok(20.0))
     assert not decision.heat_on and decision.state == "waiting_min_off" and decision.holds["heat"] > 0
 
