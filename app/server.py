@@ -61,6 +61,8 @@ class Maelstrom:
                 history_age_s=pubsub.history_age_s,
                 max_subscriptions=pubsub.max_subscriptions,
                 max_channels=pubsub.max_channels,
+                max_empty_channels=pubsub.max_empty_channels,
+                max_bytes=pubsub.max_hub_bytes,
             )
         )
         self.registry = ConnectionRegistry(pubsub.ping_interval_s, pubsub.silence_timeout_s)
