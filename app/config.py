@@ -55,7 +55,22 @@ class PubSubConfig(_Section):
         256, ge=1, le=100_000, description="Subscriptions per connection (more closes with 4009)."
     )
     max_channels: int = Field(
-        10_000, ge=16, description="Channels the hub keeps at most (publishing beyond is refused)."
+        10_000,
+        ge=16,
+        description="Channels with messages; outside publications to a new one beyond are refused "
+        "(the server's own never are).",
+    )
+    max_empty_channels: int = Field(
+        1000,
+        ge=16,
+        description="Channels subscribed to that nothing was published on yet; subscribing to "
+        "a new one beyond is refused.",
+    )
+    max_hub_bytes: int = Field(
+        16 * 1024 * 1024,
+        ge=64 * 1024,
+        description="Encoded JSON the hub holds in history rings and retained values; the oldest "
+        "history goes first beyond it.",
     )
     max_frame_bytes: int = Field(
         64 * 1024, ge=1024, le=16 * 1024 * 1024, description="Largest inbound WebSocket message."

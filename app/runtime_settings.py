@@ -51,6 +51,31 @@ SPECS: dict[str, SettingSpec] = {
             True,
             "Reads (REST GET, WebSocket subscribe) allowed without logging in, for a wall tablet.",
         ),
+        SettingSpec(
+            "log_keep_days",
+            Annotated[int, Field(ge=1, le=3650, strict=True)],
+            30,
+            "Stored log entries older than this many days are deleted (checked every hour).",
+        ),
+        SettingSpec(
+            "log_keep_rows",
+            Annotated[int, Field(ge=100, le=10_000_000, strict=True)],
+            100_000,
+            "At most this many log entries are kept; the oldest beyond it are deleted.",
+        ),
+        SettingSpec(
+            "alarm_keep_days",
+            Annotated[int, Field(ge=1, le=3650, strict=True)],
+            365,
+            "Archived alarms (acknowledged and cleared) are deleted this many days after both "
+            "happened. Active or unacknowledged alarms are never deleted.",
+        ),
+        SettingSpec(
+            "alarm_keep_rows",
+            Annotated[int, Field(ge=10, le=1_000_000, strict=True)],
+            10_000,
+            "At most this many archived alarms are kept; the oldest beyond it are deleted.",
+        ),
     )
 }
 

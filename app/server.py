@@ -24,6 +24,7 @@ from .control.alarm_service import AlarmService
 from .control.loop import ControlService
 from .control.sample import install_sample
 from .db.engine import default_url, make_engine, make_sessionmaker, migrate
+from .db.retention import Retention
 from .db.writer import DbWriter
 from .pubsub.errors import CLOSE_GOING_AWAY
 from .pubsub.hub import Hub, HubLimits
@@ -60,6 +61,8 @@ class Maelstrom:
                 history_age_s=pubsub.history_age_s,
                 max_subscriptions=pubsub.max_subscriptions,
                 max_channels=pubsub.max_channels,
+                max_empty_channels=pubsub.max_empty_channels,
+                max_bytes=pubsub.max_hub_bytes,
             )
         )
         self.registry = ConnectionRegistry(pubsub.ping_interval_s, pubsub.silence_timeout_s)
@@ -72,6 +75,7 @@ class Maelstrom:
         self.sessions = make_sessionmaker(self.engine)
         self.db_writer = DbWriter(self.sessions)
         self.settings = SettingsStore(self.sessions)
+        self.retention = Retention(self.db_writer, self.settings.get)
         self.auth = Auth(self.sessions, data_dir)
         self.app = make_app(self)
         self.started_at = time.time()
@@ -110,6 +114,7 @@ class Maelstrom:
         self.db_writer.start()
         self.open_database()
         await self.control.start()
+        self.retention.start()
         server_config = self.config.server
         sockets = bind_sockets(server_config.port, server_config.address or None)
         self.ports = sorted({sock.getsockname()[1] for sock in sockets})
@@ -150,6 +155,7 @@ class Maelstrom:
         if self.http_server is not None:
             self.http_server.stop()
         await self.control.stop()  # outputs off before the boards are let go
+        await self.retention.stop()
         self.registry.close_all(CLOSE_GOING_AWAY, "server stopping")
         if self.http_server is not None:
             try:

@@ -11,6 +11,7 @@ FORBIDDEN = "forbidden"
 TOO_LARGE = "too_large"
 BINARY_REFUSED = "binary_not_supported"
 TOO_MANY_CHANNELS = "too_many_channels"
+HUB_FULL = "hub_full"
 NOT_SUBSCRIBED = "not_subscribed"
 UNAUTHORIZED = "unauthorized"
 

@@ -8,7 +8,7 @@ from ..api.base import ApiError, JsonHandler, parse_json_text
 from . import errors
 from .errors import PubSubError
 
-_STATUS = {errors.FORBIDDEN: 403, errors.TOO_MANY_CHANNELS: 409}
+_STATUS = {errors.FORBIDDEN: 403, errors.TOO_MANY_CHANNELS: 409, errors.HUB_FULL: 409}
 
 
 def unwrap_legacy_envelope(channel: str, data: Any) -> Any:

@@ -3,6 +3,15 @@
 It knows nothing of the transport. A subscriber is any object with `deliver(message)`;
 the WebSocket handler and (later) the MQTT bridge are adapters around it. Each message is
 encoded to JSON once, whatever the number of subscribers.
+
+Memory is bounded by counts and by bytes. A channel that only has subscribers (nothing was
+ever published on it) counts toward `max_empty_channels`, not `max_channels`, so clients
+subscribing to made-up names cannot use up the room the server publishes in; and the
+server's own publications are never refused for want of a channel. The messages held
+(history rings and retained values, each counted once by its encoded size) are kept under
+`max_bytes` by dropping the oldest history entries across all channels; the retained value
+of every channel is kept, and outside publications that would take the retained values
+over the budget are refused.
 """
 
 from __future__ import annotations
@@ -18,7 +27,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from . import channels as names
-from .errors import BAD_REQUEST, FORBIDDEN, TOO_MANY_CHANNELS, PubSubError, TooManySubscriptions
+from .errors import BAD_REQUEST, FORBIDDEN, HUB_FULL, TOO_MANY_CHANNELS, PubSubError, TooManySubscriptions
 
 
 @dataclass(frozen=True)
@@ -28,7 +37,9 @@ class HubLimits:
     history_size: int = 100
     history_age_s: float = 300.0
     max_subscriptions: int = 256
-    max_channels: int = 10_000
+    max_channels: int = 10_000  # channels with messages; outside publications beyond are refused
+    max_empty_channels: int = 1000  # channels with subscribers and no message yet
+    max_bytes: int = 16 * 1024 * 1024  # encoded size of the history rings and retained values
 
 
 class Subscriber(Protocol):
@@ -49,7 +60,7 @@ def utc_iso(epoch_s: float) -> str:
 class Message:
     """One publication; `payload` is the JSON text every subscriber receives."""
 
-    __slots__ = ("channel", "seq", "epoch", "ts", "data", "payload", "published_at", "frame")
+    __slots__ = ("channel", "seq", "epoch", "ts", "data", "payload", "published_at", "frame", "in_history")
 
     def __init__(
         self, channel: str, seq: int, epoch: str, ts: str, data: Any, data_json: str, published_at: float
@@ -64,6 +75,12 @@ class Message:
             f'{{"channel":"{channel}","seq":{seq},"epoch":"{epoch}","ts":"{ts}","data":{data_json}}}'
         ).encode()
         self.frame: bytes | None = None  # transport's cached framing of `payload`
+        self.in_history = False  # held in its channel's history ring (the hub's byte account)
+
+    @property
+    def size(self) -> int:
+        """What the message counts toward the hub's byte budget: its encoded JSON."""
+        return len(self.payload)
 
 
 @dataclass
@@ -118,6 +135,13 @@ class Hub:
         self._clock = clock
         self._wallclock = wallclock
         self.channels: dict[str, Channel] = {}
+        self._empty: set[str] = set()  # channels that exist only for their subscribers
+        # every history entry as (channel, seq) in publication order, for evicting the oldest
+        # across channels; entries already pruned from their ring are skipped (and compacted)
+        self._order: deque[tuple[Channel, int]] = deque()
+        self._history_len = 0
+        self.held_bytes = 0  # every message in a history ring or retained, each counted once
+        self.retained_bytes = 0
         self._patterns: dict[str, tuple[tuple[str, ...], dict[Subscriber, None]]] = {}
         self._subscriptions: dict[Subscriber, set[str]] = {}
         # channel -> check run on outside publications before anything is published; it
@@ -125,12 +149,12 @@ class Hub:
         self.external_checks: dict[str, Callable[[Any], None]] = {}
 
     # -- channels -------------------------------------------------------------------------
-    def _channel(self, name: str) -> Channel:
-        channel = self.channels.get(name)
-        if channel is not None:
-            return channel
-        if len(self.channels) >= self.limits.max_channels:
-            raise PubSubError(TOO_MANY_CHANNELS, f"the hub already holds {self.limits.max_channels} channels")
+    @property
+    def empty_channels(self) -> int:
+        """Channels that exist only because someone subscribed to them."""
+        return len(self._empty)
+
+    def _new_channel(self, name: str) -> Channel:
         channel = Channel(name, _rate_mark=(self._clock(), 0))
         for levels, subscribers in self._patterns.values():
             if names.matches(levels, name):
@@ -139,9 +163,42 @@ class Hub:
         self.channels[name] = channel
         return channel
 
+    def _channel_to_publish_on(self, name: str, external: bool) -> Channel:
+        """The channel, created if need be. Only outside publications can be refused: the
+        server's own channels are few, and what clients do must not stop them."""
+        channel = self.channels.get(name)
+        if channel is not None and channel.seq:
+            return channel
+        if external and len(self.channels) - len(self._empty) >= self.limits.max_channels:
+            raise PubSubError(
+                TOO_MANY_CHANNELS,
+                f"the hub already holds {self.limits.max_channels} channels with messages; "
+                "publish on an existing one",
+                "channel",
+            )
+        if channel is None:
+            return self._new_channel(name)
+        self._empty.discard(name)
+        return channel
+
+    def _channel_to_subscribe_to(self, name: str) -> Channel:
+        channel = self.channels.get(name)
+        if channel is not None:
+            return channel
+        if len(self._empty) >= self.limits.max_empty_channels:
+            raise PubSubError(
+                TOO_MANY_CHANNELS,
+                f"{self.limits.max_empty_channels} channels nothing was published on are subscribed to "
+                f"already; {name} has no message yet",
+                "channel",
+            )
+        self._empty.add(name)
+        return self._new_channel(name)
+
     def _forget_if_unused(self, channel: Channel) -> None:
         if not channel.subscribers and channel.seq == 0:
             del self.channels[channel.name]
+            self._empty.discard(channel.name)
 
     # -- publishing -----------------------------------------------------------------------
     def publish(self, channel_name: str, data: Any, *, external: bool = False) -> Message:
@@ -159,28 +216,80 @@ class Hub:
             data_json = encode_json(data)
         except (TypeError, ValueError) as error:
             raise PubSubError(BAD_REQUEST, f"data is not JSON: {error}", "data") from None
-        channel = self._channel(channel_name)
+        existing = self.channels.get(channel_name)
         now = self._clock()
-        channel.seq += 1
-        channel.published += 1
         message = Message(
-            channel_name, channel.seq, self.epoch, utc_iso(self._wallclock()), data, data_json, now
+            channel_name,
+            (existing.seq if existing is not None else 0) + 1,
+            self.epoch,
+            utc_iso(self._wallclock()),
+            data,
+            data_json,
+            now,
         )
-        channel.retained = message
+        replaced = existing.retained if existing is not None else None
+        if external:
+            retained_after = self.retained_bytes - (replaced.size if replaced else 0) + message.size
+            if retained_after > self.limits.max_bytes:
+                raise PubSubError(
+                    HUB_FULL,
+                    f"the channels' last values take {self.retained_bytes} of the hub's "
+                    f"{self.limits.max_bytes} bytes; this {message.size}-byte message does not fit",
+                    "data",
+                )
+        channel = self._channel_to_publish_on(channel_name, external)
+        channel.seq = message.seq
+        channel.published += 1
+        self._retain(channel, message)
         if self.limits.history_size:
             channel.history.append(message)
+            message.in_history = True
+            self._history_len += 1
+            self._order.append((channel, message.seq))
             self._prune(channel, now)
+        self._evict_over_budget()
         for subscriber in tuple(channel.subscribers):
             subscriber.deliver(message)
         return message
 
+    # -- what is held: counts, age, bytes -------------------------------------------------
+    def _retain(self, channel: Channel, message: Message) -> None:
+        replaced = channel.retained
+        channel.retained = message
+        self.held_bytes += message.size
+        self.retained_bytes += message.size
+        if replaced is not None:
+            self.retained_bytes -= replaced.size
+            if not replaced.in_history:
+                self.held_bytes -= replaced.size
+
+    def _drop_oldest(self, channel: Channel) -> None:
+        message = channel.history.popleft()
+        message.in_history = False
+        self._history_len -= 1
+        if message is not channel.retained:
+            self.held_bytes -= message.size
+
     def _prune(self, channel: Channel, now: float) -> None:
         history = channel.history
         while len(history) > self.limits.history_size:
-            history.popleft()
+            self._drop_oldest(channel)
         oldest_allowed = now - self.limits.history_age_s
         while history and history[0].published_at < oldest_allowed:
-            history.popleft()
+            self._drop_oldest(channel)
+
+    def _evict_over_budget(self) -> None:
+        """Drop the oldest history entries, whatever their channel, until the held messages
+        fit `max_bytes` again (or only retained values are left)."""
+        order = self._order
+        while self.held_bytes > self.limits.max_bytes and order:
+            channel, seq = order.popleft()
+            if channel.history and channel.history[0].seq == seq:
+                self._drop_oldest(channel)
+        if len(order) > 2 * self._history_len + 1024:  # entries pruned by count or age
+            self._order = deque(
+                (channel, seq) for channel, seq in order if channel.history and channel.history[0].seq <= seq
+            )
 
     # -- subscribing ----------------------------------------------------------------------
     def subscribe(self, subscriber: Subscriber, pattern: str, since: Since | None = None) -> SubscribeResult:
@@ -190,7 +299,8 @@ class Hub:
         either every missed message (`recovered`) or none at all.
         """
         names.check_pattern(pattern)
-        owned = self._subscriptions.setdefault(subscriber, set())
+        # stored only once the subscription is made: a refused first one leaves nothing behind
+        owned = self._subscriptions.get(subscriber, set())
         if pattern not in owned and len(owned) >= self.limits.max_subscriptions:
             raise TooManySubscriptions(
                 BAD_REQUEST, f"at most {self.limits.max_subscriptions} subscriptions per connection"
@@ -201,6 +311,7 @@ class Hub:
             if pattern not in owned:
                 self._add_pattern(subscriber, pattern)
                 owned.add(pattern)
+                self._subscriptions[subscriber] = owned
             retained = {
                 name: channel.retained.data
                 for name, channel in self.channels.items()
@@ -208,10 +319,11 @@ class Hub:
             }
             return SubscribeResult(pattern, 0, self.epoch, False, retained, [])
 
-        channel = self._channel(pattern)
+        channel = self._channel_to_subscribe_to(pattern)
         if pattern not in owned:
             channel.subscribers[subscriber] = channel.subscribers.get(subscriber, 0) + 1
             owned.add(pattern)
+            self._subscriptions[subscriber] = owned
         replay = self._replay(channel, since) if since is not None else None
         retained = channel.retained.data if channel.retained is not None else None
         return SubscribeResult(pattern, channel.seq, self.epoch, replay is not None, retained, replay or [])

@@ -28,6 +28,10 @@ DEFAULTS = {
     "brewery_name": "My brewery",
     "tick_period_s": 1.0,
     "public_read": True,
+    "log_keep_days": 30,
+    "log_keep_rows": 100_000,
+    "alarm_keep_days": 365,
+    "alarm_keep_rows": 10_000,
 }
 CONTROLLER = {"name": "Cellar", "kind": "simulator"}
 

@@ -1,6 +1,9 @@
 """The hub without Tornado: seq, epoch, history ring, retained values, wildcards, limits."""
 
+import gc
 import json
+import tracemalloc
+import weakref
 
 import pytest
 
@@ -170,14 +173,134 @@ def test_subscription_limit_per_subscriber():
     hub.subscribe(Recorder(), "c")  # another subscriber is not affected
 
 
-def test_channel_limit_refuses_new_channels_but_serves_existing_ones():
+def test_channel_limit_refuses_outside_publications_on_new_channels_never_the_servers_own():
     hub, _ = make_hub(max_channels=16)
     for index in range(16):
-        hub.publish(f"c{index}", index)
+        hub.publish(f"c{index}", index, external=True)
     with pytest.raises(PubSubError) as caught:
-        hub.publish("one-too-many", 1)
-    assert caught.value.code == "too_many_channels"
-    assert hub.publish("c3", 99).seq == 2
+        hub.publish("one-too-many", 1, external=True)
+    assert (caught.value.code, caught.value.field) == ("too_many_channels", "channel")
+    assert "one-too-many" not in hub.channels
+    assert hub.publish("c3", 99, external=True).seq == 2
+    assert hub.publish("chamber/7/data", {"beer": 19.5}).seq == 1  # the server's own
+    assert hub.publish("_chambers", {"eventType": "delete", "id": 7}).seq == 1
+
+
+def test_channels_only_subscribed_to_have_their_own_cap_and_leave_the_servers_room_alone():
+    hub, _ = make_hub(max_channels=16, max_empty_channels=20, max_subscriptions=1000)
+    tablet, reader = Recorder(), Recorder()
+    hub.subscribe(reader, "data")
+    for index in range(19):
+        hub.subscribe(tablet, f"made-up/{index}")
+    assert hub.empty_channels == 20
+    with pytest.raises(PubSubError) as caught:
+        hub.subscribe(tablet, "made-up/one-more")
+    assert caught.value.code == "too_many_channels" and not isinstance(caught.value, TooManySubscriptions)
+    assert "made-up/one-more" not in hub.subscriptions_of(tablet)
+    hub.subscribe(Recorder(), "made-up/3")  # an existing one can still be subscribed to
+
+    for index in range(16):  # the full room for channels with messages is still there
+        hub.publish(f"published/{index}", index, external=True)
+    hub.publish("data", {"chambers": []})  # a subscribed channel's first message: no longer empty
+    assert reader.received() == [("data", 1, {"chambers": []})]
+    assert hub.empty_channels == 19
+    hub.subscribe(tablet, "made-up/one-more")  # so there is room for one more
+
+    hub.unsubscribe_all(tablet)
+    assert hub.empty_channels == 1  # made-up/3, which the other subscriber holds
+    assert not any(name.startswith("made-up/") and name != "made-up/3" for name in hub.channels)
+
+
+def test_a_refused_first_subscription_keeps_nothing_of_the_subscriber():
+    hub, _ = make_hub(max_empty_channels=1)
+    hub.subscribe(Recorder(), "taken")
+    refused = Recorder()
+    with pytest.raises(PubSubError):
+        hub.subscribe(refused, "another")
+    with pytest.raises(PubSubError):
+        hub.subscribe(refused, "a/#", Since(1, "e1"))
+    gone = weakref.ref(refused)
+    del refused
+    gc.collect()
+    assert gone() is None  # a closed connection's handler would otherwise live forever
+
+
+# -- the byte budget ---------------------------------------------------------------------------
+
+
+def held_messages(hub):
+    """What the hub really holds: every message in a ring or retained, each once."""
+    held = {}
+    for channel in hub.channels.values():
+        for message in [*channel.history, channel.retained]:
+            if message is not None:
+                held[id(message)] = message
+    return held.values()
+
+
+def test_history_is_evicted_oldest_first_across_channels_to_stay_under_the_byte_budget():
+    budget = 64 * 1024
+    hub, clock = make_hub(history_size=100, max_bytes=budget)
+    hub.publish("quiet", "x" * 1000)
+    hub.publish("quiet", "y" * 1000)
+    blob = "z" * 2000
+    for round_ in range(40):
+        for index in range(10):
+            clock.now += 0.01
+            hub.publish(f"busy/{index}", {"round": round_, "blob": blob})
+            assert hub.held_bytes <= budget
+            assert hub.held_bytes == sum(message.size for message in held_messages(hub))
+    for index in range(10):  # the newest message of every channel is still there
+        assert hub.subscribe(Recorder(), f"busy/{index}").retained == {"round": 39, "blob": blob}
+    assert hub.subscribe(Recorder(), "quiet").retained == "y" * 1000
+    # the oldest entries went first: the quiet channel's are gone, the newest busy ones remain
+    assert hub.subscribe(Recorder(), "quiet", Since(0, "e1")).recovered is False
+    resumed = hub.subscribe(Recorder(), "busy/9", Since(38, "e1"))  # seq = round + 1
+    assert resumed.recovered is True and [m.data["round"] for m in resumed.replay] == [38, 39]
+    assert hub.subscribe(Recorder(), "busy/0", Since(0, "e1")).recovered is False
+
+
+def test_byte_account_follows_count_and_age_pruning():
+    hub, clock = make_hub(history_size=3, history_age_s=10, max_bytes=1024 * 1024)
+    for value in range(10):
+        hub.publish("a", "a" * value)
+        hub.publish("b", [value] * value)
+    assert hub.held_bytes == sum(message.size for message in held_messages(hub))
+    clock.now += 11
+    hub.subscribe(Recorder(), "a", Since(9, "e1"))  # prunes a's ring by age; the retained value stays
+    assert not hub.channels["a"].history and hub.channels["a"].retained is not None
+    assert hub.held_bytes == sum(message.size for message in held_messages(hub))
+    assert hub.retained_bytes == hub.channels["a"].retained.size + hub.channels["b"].retained.size
+
+
+def test_outside_publications_that_would_take_retained_values_over_the_budget_are_refused():
+    hub, _ = make_hub(max_bytes=16 * 1024)
+    big = "v" * 5000
+    for index in range(3):
+        hub.publish(f"c{index}", big, external=True)
+    with pytest.raises(PubSubError) as caught:
+        hub.publish("c3", big, external=True)
+    assert (caught.value.code, caught.value.field) == ("hub_full", "data")
+    assert "c3" not in hub.channels
+    assert hub.publish("c1", big + "w", external=True).seq == 2  # replacing a value frees the old one
+    assert hub.publish("chamber/1/data", big).seq == 1  # the server's own is never refused
+    assert hub.retained_bytes > hub.limits.max_bytes
+    assert hub.held_bytes == hub.retained_bytes  # every ring entry not retained was evicted
+
+
+def test_the_eviction_order_stays_small_however_many_messages_pass():
+    hub, _ = make_hub(history_size=2)
+    tracemalloc.start()
+    try:
+        for value in range(2000):
+            hub.publish("ticks", value)
+        before = tracemalloc.get_traced_memory()[0]
+        for value in range(20_000):
+            hub.publish("ticks", value)
+        grown = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert grown < 200_000, grown  # pruned entries are compacted away, not kept per message
 
 
 def test_a_subscriber_closing_during_delivery_does_not_disturb_others():
