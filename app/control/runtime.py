@@ -28,7 +28,7 @@ from .profiles import (
     setpoint_jump_after_outage,
 )
 from .sensors import SensorStatus, SensorValidator
-from .tuning import build_tuning, wired_values
+from .tuning import TuningError, build_tuning, wired_values
 from .vessel import VesselControl, VesselTuning
 
 log = logging.getLogger(__name__)
@@ -143,6 +143,13 @@ def _tuning(row: Chamber, wiring: Wiring) -> FermenterTuning:
     return tuning
 
 
+def _named(error: Exception) -> str:
+    """A tuning problem as the API names it (`tuning.<key>: why`)."""
+    if isinstance(error, TuningError):
+        return f"tuning.{error.field}: {error.message}"
+    return str(error)
+
+
 def _stepped(before: float | None, after: float | None) -> bool:
     if before is None or after is None:
         return before is not after
@@ -188,7 +195,7 @@ class ChamberRuntime:
                 if row.kind == "fermenter"
                 else (VesselControl(VesselTuning(), boot))
             )
-            self.failure = f"tuning unusable, control off: {error}"
+            self.failure = f"tuning unusable, control off: {_named(error)}"
         self.decision = OFF
         self.statuses = {name: NOT_READ for name in ("beer", "fridge", "room")}
         self.setpoint_c: float | None = None
@@ -246,7 +253,7 @@ class ChamberRuntime:
         try:
             tuning = _built(row, self.wiring)
         except ValueError as error:  # the API refuses it; a hand-edited row may not
-            self.fail(f"tuning unusable, control off: {error}")
+            self.fail(f"tuning unusable, control off: {_named(error)}")
             return
         if tuning != self.control.tuning:
             self.control.retune(tuning)  # type: ignore[arg-type]

@@ -204,24 +204,3 @@ def build_tuning(
         values[name] = float(raw)
     values.update(wiring_values)
     return _tuning_class(kind)(**values)
-
-
-def runnable_tuning(
-    kind: str, overrides: Mapping[str, Any], wiring_values: Mapping[str, float]
-) -> tuple[FermenterTuning | VesselTuning, TuningError | None]:
-    """What a stored chamber runs, also one the API would refuse now (stored before it
-    checked, or edited by hand): its own tuning if that runs, else the defaults with each
-    window lengthened to the wired min times it must hold. Returns the tuning and the
-    problem that set the chamber's own tuning aside, if one did."""
-    try:
-        return build_tuning(kind, overrides, wiring_values), None
-    except TuningError as error:
-        problem = error
-    family = _family(kind)
-    defaults = _tuning_class(kind)()
-    windows: dict[str, float] = {}
-    for function, window in WINDOWS[family].items():
-        longest = max(wiring_values.get(name, 0.0) for name in WIRED[family][function])
-        if longest > getattr(defaults, window):
-            windows[window] = min(longest, TABLES[family][window].high)
-    return build_tuning(kind, windows, wiring_values), problem

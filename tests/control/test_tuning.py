@@ -2,7 +2,6 @@
 every value it accepts, at both ends of every key, builds a control object that runs
 and drives its output."""
 
-import logging
 from dataclasses import fields, replace
 from pathlib import Path
 
@@ -16,7 +15,6 @@ from app.control.tuning import (
     VESSEL,
     TuningError,
     build_tuning,
-    runnable_tuning,
     tuning_defaults,
     tuning_fields,
     wired_values,
@@ -116,16 +114,6 @@ def test_the_wiring_sets_the_min_times_and_a_window_must_hold_them():
     assert build_tuning("kettle", {"window_s": 600}, vessel).min_on_s == 60.0
 
 
-def test_a_stored_tuning_that_cannot_run_runs_the_defaults_with_windows_fitting_the_wiring():
-    """A row stored before the API checked (or edited by hand) must not stop the server."""
-    vessel = wired_values("kettle", [("heat", 60, 120)])
-    tuning, problem = runnable_tuning("kettle", {"kp": 5.0, "ti_s": 0}, vessel)
-    assert problem is not None and problem.field == "ti_s"
-    assert tuning == replace(VesselTuning(), window_s=120.0, min_on_s=60.0, min_off_s=120.0)
-    fine, none = runnable_tuning("fermenter", {"beer_kp": 8}, {})
-    assert none is None and fine.beer_kp == 8.0
-
-
 # -- every accepted value runs -----------------------------------------------------------
 def extremes(kind):
     """Each key alone at its low and at its high bound, then every key at once at each."""
@@ -220,15 +208,32 @@ def test_a_running_fermenter_takes_its_tuning_and_the_compressor_protection():
     assert (tuning.cool_min_on_s, tuning.cool_min_off_s) == (180.0, 300.0)  # never below protection
 
 
-def test_a_stored_tuning_that_cannot_run_is_logged_and_the_chamber_runs_on_its_defaults(caplog):
+def test_a_stored_tuning_that_cannot_run_stops_only_that_chamber_with_an_alarm_naming_the_field():
     """Before the API checked, {"kp": 5} on a fermenter was stored and silently dropped."""
     row = chamber_row("fermenter", {"kp": 5.0, "dead_s": 300}, [output(1, "heat", 5, 120, 300)])
-    with caplog.at_level(logging.ERROR, logger="app.control.runtime"):
-        runtime = ChamberRuntime(row, BOOT, lambda *args: None)
-    assert "tuning.kp" in caplog.text and "FV1" in caplog.text
-    assert runtime.control.tuning == replace(
-        FermenterTuning(), heat_window_s=300.0, heat_min_on_s=120.0, heat_min_off_s=300.0
-    )
+    row.mode, row.beer_setpoint = "beer", 19.0
+    runtime = ChamberRuntime(row, BOOT, lambda *args: None)
+    runtime.configure(row, None, BOOT, 1.7e9)
+    assert runtime.failed
+    finding = runtime.failure_finding()
+    assert finding is not None and finding.code == "control_failed" and "tuning.kp" in finding.message
+    decision = runtime.decide({1: 15.0}, BOOT + 1, 1.7e9 + 1)  # cold beer: heat would be wanted
+    assert decision.state == "control_failed" and not decision.heat_on and not decision.cool_on
+
+
+def test_a_tuning_change_applies_in_place_and_keeps_the_relays():
+    row = chamber_row("fermenter", {}, [output(1, "cool", 4, 180, 300)])
+    row.mode, row.beer_setpoint = "beer", 19.0
+    runtime = ChamberRuntime(row, BOOT, lambda *args: None)
+    runtime.configure(row, None, BOOT, 1.7e9)
+    relays = runtime.control.relays()
+    row.tuning = {"cool_kp": 2.5, "cool_window_s": 900}
+    runtime.configure(row, None, BOOT + 1, 1.7e9 + 1)
+    assert runtime.control.relays() == relays  # the same objects: min off and dead time carry on
+    assert runtime.control.cool_pid.tuning.kp == 2.5 and runtime.control.cool_window.window_s == 900
+    row.tuning = {"cool_kp": 0}
+    runtime.configure(row, None, BOOT + 2, 1.7e9 + 2)
+    assert runtime.failed and "tuning.cool_kp" in runtime.failure_finding().message
 
 
 def test_a_running_kettle_takes_its_own_tuning_and_its_heaters_min_times():
