@@ -14,8 +14,6 @@ from tornado.ioloop import PeriodicCallback
 from tornado.netutil import bind_sockets
 
 from . import __version__
-from .api.base import NotFoundHandler
-from .api.logs import LogRecorder
 from .api.openapi import OpenApiHandler, build_document
 from .api.routes import build_routes
 from .auth import Auth, cookie_secret
@@ -25,13 +23,16 @@ from .control.loop import ControlService
 from .control.sample import install_sample
 from .db.engine import default_url, make_engine, make_sessionmaker, migrate
 from .db.writer import DbWriter
+from .log_recorder import LogRecorder
 from .pubsub.errors import CLOSE_GOING_AWAY
+from .pubsub.http import channel_routes
 from .pubsub.hub import Hub, HubLimits
 from .pubsub.liveness import ConnectionRegistry
 from .pubsub.outbound import FlushScheduler
 from .pubsub.websocket import SocketHandler
 from .runtime_settings import SettingsStore
 from .systemd_notify import SystemdNotifier
+from .web.handler import NotFoundHandler
 
 log = logging.getLogger(__name__)
 
@@ -159,7 +160,8 @@ class Maelstrom:
 def make_app(maelstrom: Maelstrom) -> tornado.web.Application:
     config = maelstrom.config
     pubsub = config.pubsub
-    api_routes = build_routes(pubsub.max_publish_bytes)
+    # every HTTP route is in one table (REST resources, then channels): it routes and it is documented
+    http_routes = build_routes() + channel_routes(pubsub.max_publish_bytes)
     socket_args = {
         "hub": maelstrom.hub,
         "settings": pubsub,
@@ -169,8 +171,8 @@ def make_app(maelstrom: Maelstrom) -> tornado.web.Application:
     routes: list[Any] = [
         (r"/", IndexHandler),
         (r"/socket", SocketHandler, socket_args),
-        (r"/api/openapi.json", OpenApiHandler, {"document": build_document(api_routes)}),
-        *[(route.pattern, route.handler, route.kwargs) for route in api_routes],
+        (r"/api/openapi.json", OpenApiHandler, {"document": build_document(http_routes)}),
+        *[(route.pattern, route.handler, route.kwargs) for route in http_routes],
         (r"/static/(.*)", tornado.web.StaticFileHandler, {"path": str(STATIC_DIR)}),
     ]
     return tornado.web.Application(

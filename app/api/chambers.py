@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from ..control.profile_commands import CommandError, apply_command
 from ..control.profiles import FermentationProfile, ProfileRun
 from ..db.models import Chamber, Controller, Profile
-from .base import ApiError
+from ..web.errors import ApiError
 from .crud import Parent, Resource
 from .schemas import ChamberDetail, ChamberIn, ChamberOut, ChamberPatch
 

@@ -18,7 +18,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..db.models import Base
-from .base import ApiError, JsonHandler
+from ..web.errors import ApiError
+from ..web.handler import JsonHandler
 
 log = logging.getLogger(__name__)
 

@@ -9,8 +9,8 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from .. import __version__
-from .base import JsonHandler
-from .routes import Route
+from ..web.handler import JsonHandler
+from ..web.routes import Route
 
 REF = "#/components/schemas/{model}"
 

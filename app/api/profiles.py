@@ -9,7 +9,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..db.models import Chamber, Profile, ProfilePoint, ProfileStep
-from .base import ApiError, JsonHandler
+from ..web.errors import ApiError
+from ..web.handler import JsonHandler
 from .crud import Resource, ResourceHandler, parse_id, parse_model
 from .profile_csv import CsvPoint, ProfileCsvError, format_profile_csv, parse_profile_csv
 from .schemas import ProfileIn, ProfileOut, ProfilePatch

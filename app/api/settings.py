@@ -7,7 +7,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from ..runtime_settings import SPECS, UnknownSetting
-from .base import ApiError, JsonHandler
+from ..web.errors import ApiError
+from ..web.handler import JsonHandler
 from .crud import validation_error
 
 

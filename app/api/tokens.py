@@ -6,7 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from ..db.models import ApiToken
-from .base import ApiError
+from ..web.errors import ApiError
 from .crud import Resource, ResourceHandler, parse_id, parse_model
 from .schemas import TokenCreated, TokenIn, TokenOut
 
