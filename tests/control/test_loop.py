@@ -246,7 +246,9 @@ async def test_a_chambers_own_alarm_limits_raise_and_clear_its_alarms(server):
 async def test_a_board_restart_whose_boot_line_was_lost_is_found_from_its_uptime(server):
     # check the uptime every 3 ticks instead of every 60 to keep the test short
     await server.control.stop()
-    server.control = ControlService(server.sessions, server.db_writer, server.hub, server.alarms, uptime_check_ticks=3)
+    server.control = ControlService(
+        server.sessions, server.db_writer, server.hub, server.alarms, uptime_check_ticks=3
+    )
     await server.control.start()
     chamber = await make_chamber(server, speed=1)  # the board's uptime in the host's seconds
     client = await connect(server)
