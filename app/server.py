@@ -73,7 +73,7 @@ class Maelstrom:
         self.sessions = make_sessionmaker(self.engine)
         self.db_writer = DbWriter(self.sessions)
         self.settings = SettingsStore(self.sessions)
-        self.auth = Auth(self.sessions, data_dir)
+        self.auth = Auth(self.sessions, data_dir, self.db_writer)
         self.app = make_app(self)
         self.started_at = time.time()
         self.http_server: HTTPServer | None = None
@@ -153,6 +153,7 @@ class Maelstrom:
             except TimeoutError:
                 log.warning("some connections did not close in time; exiting anyway")
         await self.db_writer.stop()  # what the tick and the API queued is written before we exit
+        self.auth.close()
         self.engine.dispose()
         log.info("stopped")
 

@@ -63,6 +63,7 @@ STATUS_TEXT = {
     409: "Conflict",
     413: "Too large",
     415: "Not JSON",
+    503: "Database busy (locked by another program); nothing was changed",
 }
 
 

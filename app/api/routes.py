@@ -28,7 +28,8 @@ from .status import StatusHandler
 from .tokens import TokenHandler, TokensHandler
 
 READ_ERRORS = (401,)
-WRITE_ERRORS = (400, 401, 403, 413, 415)
+# 503: the database stayed locked by another program; nothing was changed
+WRITE_ERRORS = (400, 401, 403, 413, 415, 503)
 
 
 def _resource_routes(resource: Resource) -> list[Route]:
@@ -78,7 +79,7 @@ def _resource_routes(resource: Resource) -> list[Route]:
                     "delete",
                     f"Delete a {singular}",
                     204,
-                    errors=(400, 401, 403, 404, 409),
+                    errors=(400, 401, 403, 404, 409, 503),
                     query=(("cascade", "boolean", "also delete what it contains"),),
                 ),
             ),
@@ -170,7 +171,12 @@ def build_routes() -> list[Route]:
                     response="object",
                     errors=(*WRITE_ERRORS, 404),
                 ),
-                Op("delete", "Reset a setting to its default", response="object", errors=(401, 403, 404)),
+                Op(
+                    "delete",
+                    "Reset a setting to its default",
+                    response="object",
+                    errors=(401, 403, 404, 503),
+                ),
             ),
             "settings",
         ),
@@ -204,7 +210,7 @@ def build_routes() -> list[Route]:
             {"resource": tokens.RESOURCE},
             (
                 Op("get", "Read an API token's record", response=TokenOut, errors=(404, *READ_ERRORS)),
-                Op("delete", "Revoke an API token", 204, errors=(401, 403, 404)),
+                Op("delete", "Revoke an API token", 204, errors=(401, 403, 404, 503)),
             ),
             "auth",
         ),

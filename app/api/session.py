@@ -21,7 +21,7 @@ class LoginHandler(JsonHandler):
         delay = auth.throttle.attempt(client)
         if delay:
             await asyncio.sleep(delay)  # repeated failures answer ever more slowly
-        if not auth.check_password(login.password):
+        if not await auth.check_password(login.password):  # scrypt, off the loop
             raise ApiError(401, "unauthorized", "wrong password", "password")
         auth.throttle.succeeded(client)
         set_session_cookie(self)
@@ -45,7 +45,7 @@ class PasswordHandler(JsonHandler):
         delay = auth.throttle.attempt(client)
         if delay:
             await asyncio.sleep(delay)
-        if not auth.change_password(change.old, change.new):
+        if not await auth.change_password(change.old, change.new):
             raise ApiError(403, "forbidden", "the old password is wrong", "old")
         auth.throttle.succeeded(client)
         set_session_cookie(self)  # this session stays logged in; every other cookie is now void

@@ -6,6 +6,8 @@ from typing import Any
 
 import tornado.web
 
+from ..db.writer import is_busy
+
 STATUS_CODES = {
     400: "bad_request",
     401: "unauthorized",
@@ -15,7 +17,9 @@ STATUS_CODES = {
     409: "conflict",
     413: "too_large",
     415: "unsupported_media_type",
+    503: "busy",
 }
+BUSY_MESSAGE = "the database is locked by another program; nothing was changed, try again"
 
 
 class ApiError(tornado.web.HTTPError):
@@ -36,5 +40,8 @@ def error_reply(status_code: int, error: BaseException | None, reason: str) -> t
         if error.field is not None:
             body["field"] = error.field
         return error.status, {"error": body}
+    if error is not None and is_busy(error):
+        # another process held SQLite's write lock past the wait: the write was rolled back
+        return 503, {"error": {"code": "busy", "message": BUSY_MESSAGE}}
     code = STATUS_CODES.get(status_code, "internal" if status_code >= 500 else "error")
     return status_code, {"error": {"code": code, "message": reason}}

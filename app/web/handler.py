@@ -11,6 +11,7 @@ import tornado.web
 from tornado import httputil
 
 from ..auth import Principal
+from ..db.writer import is_busy
 from .errors import ApiError, error_reply
 from .principal import request_principal
 from .strict_json import parse_json_text
@@ -121,6 +122,8 @@ class JsonHandler(tornado.web.RequestHandler):
     def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
         if isinstance(value, ApiError):
             log.info("%s %s -> %d %s", self.request.method, self.request.path, value.status, value.message)
+        elif is_busy(value):
+            log.warning("%s %s -> 503: database busy: %s", self.request.method, self.request.path, value)
         else:
             super().log_exception(typ, value, tb)
 

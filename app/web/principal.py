@@ -17,7 +17,7 @@ def session_principal(handler: tornado.web.RequestHandler) -> Principal | None:
     auth = handler.application.settings["maelstrom"].auth
     if value is None or value.decode() != str(auth.generation()):
         return None
-    return Principal("session", "ui")
+    return auth.session_principal()
 
 
 def set_session_cookie(handler: tornado.web.RequestHandler) -> None:

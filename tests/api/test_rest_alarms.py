@@ -11,6 +11,9 @@ async def raise_outside(server, code="1001", source="debugger", msg="test alarm"
         server, "POST", "/api/channels/alarms", {"alarms": [{"source": source, "code": code, "msg": msg}]}
     )
     assert status == 200, reply
+    # the POST answers once published; the database writer stores the alarm right after,
+    # behind any write queued before it (such as the token's last use)
+    await server.db_writer.drain()
 
 
 async def listed(server, state="open"):
