@@ -7,11 +7,10 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
-from tests.helpers import WsClient, assert_error, connect, http
+from tests.helpers import WsClient, assert_error, connect, http, password_of
 
 # Another program (a backup, a sqlite3 shell) holding the write lock of the server's database.
 LOCKER = """
@@ -106,10 +105,6 @@ async def test_a_write_locked_out_past_the_busy_timeout_is_503_and_changes_nothi
     _, controllers = await http(server, "GET", "/api/controllers")
     assert controllers == []
     assert await client.nothing_within(0.3)  # no change event for a change that did not happen
-
-
-def password_of(server) -> str:
-    return (Path(server.config.storage.data_dir) / "initial-password").read_text().strip()
 
 
 @pytest.mark.gen_test(timeout=30)
