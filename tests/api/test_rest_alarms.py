@@ -53,6 +53,7 @@ async def test_publishing_acknowledge_true_acknowledges_every_listed_alarm(serve
         {"channel": "alarms", "data": {"channel": "alarms", "payload": {"acknowledge": True}}},
     )
     assert status == 200
+    await server.db_writer.drain()  # the acknowledgement is stored right after it is published
     assert await listed(server) == []
 
 
