@@ -72,6 +72,8 @@ class Principal:
 
     kind: str  # "session" or "token"
     name: str
+    token_id: int | None = None  # a token's row id
+    generation: int | None = None  # a session's password generation
 
 
 @dataclass
@@ -127,6 +129,7 @@ class Auth:
         self._tokens: dict[str, _KnownToken] = {}
         # scrypt costs ~50-100 ms of CPU and 16 MiB: one at a time, never on the loop's thread
         self._hasher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="scrypt")
+        self._ended_listeners: list[Callable[[str], None]] = []
 
     def close(self) -> None:
         self._hasher.shutdown(wait=False, cancel_futures=True)
@@ -164,13 +167,13 @@ class Auth:
 
     def session_principal(self) -> Principal:
         """The UI session of a cookie of the current password generation."""
-        return Principal("session", "ui")
+        return Principal("session", "ui", generation=self.generation())
 
     async def check_password(self, password: str) -> bool:
         return await self._hashing(password_matches, password, self._read_stored_password())
 
     async def change_password(self, old: str, new: str) -> bool:
-        """Set a new password if `old` is the current one; cookies of the old one stop working."""
+        """Set a new password if `old` is the current one; ends every session of the old one."""
         stored = self._read_stored_password()
         if not await self._hashing(password_matches, old, stored):
             return False
@@ -189,6 +192,7 @@ class Auth:
         self._generation = fresh["generation"]
         initial = self.data_dir / INITIAL_PASSWORD_FILE
         initial.unlink(missing_ok=True)  # it no longer says the truth
+        self._ended("password changed")
         return True
 
     async def issue_token(self, name: str) -> tuple[int, str]:
@@ -205,11 +209,11 @@ class Auth:
             return row.id
 
         token_id = await self._writer.submit("tokens", store)
-        self._tokens[digest] = _KnownToken(token_id, Principal("token", name), None)
+        self._tokens[digest] = _KnownToken(token_id, Principal("token", name, token_id=token_id), None)
         return token_id, token
 
     async def revoke_token(self, token_id: int) -> bool:
-        """Delete a token; requests with it are refused from now on."""
+        """Delete a token; the connections it authenticated are told to end (`on_ended`)."""
 
         def delete(session: Session) -> bool:
             row = session.get(ApiToken, token_id)
@@ -221,6 +225,7 @@ class Auth:
         if not await self._writer.submit("tokens", delete):
             return False
         self._tokens = {digest: known for digest, known in self._tokens.items() if known.id != token_id}
+        self._ended(f"API token {token_id} revoked")
         return True
 
     def load_tokens(self) -> None:
@@ -228,7 +233,7 @@ class Auth:
         Called at start; issue_token and revoke_token keep the cache in step."""
         with self._sessions() as session:
             self._tokens = {
-                row.hash: _KnownToken(row.id, Principal("token", row.name), row.last_used_at)
+                row.hash: _KnownToken(row.id, Principal("token", row.name, token_id=row.id), row.last_used_at)
                 for row in session.scalars(select(ApiToken))
             }
 
@@ -250,3 +255,19 @@ class Auth:
 
             self._writer.enqueue("tokens", record_use)
         return known.principal
+
+    def is_current(self, principal: Principal) -> bool:
+        """False once the token was revoked, or the password changed since the session began."""
+        if principal.kind == "token":
+            return any(known.id == principal.token_id for known in self._tokens.values())
+        return principal.generation == self.generation()
+
+    def on_ended(self, listener: Callable[[str], None]) -> None:
+        """Call `listener(reason)` after a revocation or password change, on the loop's
+        thread; it ends what `is_current` no longer accepts (open WebSockets)."""
+        self._ended_listeners.append(listener)
+
+    def _ended(self, reason: str) -> None:
+        log.info("credentials ended: %s", reason)
+        for listener in self._ended_listeners:
+            listener(reason)

@@ -24,7 +24,7 @@ from .control.sample import install_sample
 from .db.engine import default_url, make_engine, make_sessionmaker, migrate
 from .db.writer import DbWriter
 from .log_recorder import LogRecorder
-from .pubsub.errors import CLOSE_GOING_AWAY
+from .pubsub.errors import CLOSE_GOING_AWAY, CLOSE_UNAUTHENTICATED
 from .pubsub.http import channel_routes
 from .pubsub.hub import Hub, HubLimits
 from .pubsub.liveness import ConnectionRegistry
@@ -74,11 +74,20 @@ class Maelstrom:
         self.db_writer = DbWriter(self.sessions)
         self.settings = SettingsStore(self.sessions)
         self.auth = Auth(self.sessions, data_dir, self.db_writer)
+        self.auth.on_ended(self._close_ended_sessions)
         self.app = make_app(self)
         self.started_at = time.time()
         self.http_server: HTTPServer | None = None
         self.ports: list[int] = []
         self._timers: list[PeriodicCallback] = []
+
+    def _close_ended_sessions(self, reason: str) -> None:
+        """A token was revoked or the password changed: its WebSockets end too, not only
+        its next request (connections that never authenticated stay open)."""
+        ended = self.registry.close_where(
+            lambda principal: not self.auth.is_current(principal), CLOSE_UNAUTHENTICATED, reason
+        )
+        log.info("%s: %d WebSocket connection(s) closed", reason, ended)
 
     @property
     def db_path(self) -> str | None:

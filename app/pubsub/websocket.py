@@ -84,7 +84,7 @@ class SocketHandler(WebSocketHandler):
         if scheme.lower() == "bearer":
             self.principal = self.maelstrom.auth.principal_for_token(token.strip())
             if self.principal is None:
-                self.close_with(errors.CLOSE_BAD_TOKEN, "unknown or revoked token")
+                self.close_with(errors.CLOSE_UNAUTHENTICATED, "unknown or revoked token")
         else:
             self.principal = session_principal(self)
         self.log.debug("connection %d open from %s", self.connection_id, self.request.remote_ip)
@@ -176,7 +176,7 @@ class SocketHandler(WebSocketHandler):
             principal = self.maelstrom.auth.principal_for_token(command.token)
             if principal is None:
                 self.log.info("connection %d closed: unknown API token", self.connection_id)
-                self.close_with(errors.CLOSE_BAD_TOKEN, "unknown or revoked token")
+                self.close_with(errors.CLOSE_UNAUTHENTICATED, "unknown or revoked token")
                 return
             self.principal = principal
             self.reply(command.id, result={"authenticated": principal.name})
