@@ -7,22 +7,27 @@ secret lives in `<data-dir>/cookie-secret`, mode 0600.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import logging
 import os
 import secrets
 import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from .db.models import ApiToken, Setting, utcnow
+from .db.writer import DbWriter
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 PASSWORD_SETTING = "_ui_password"  # hidden: names starting with "_" never leave the server
 INITIAL_PASSWORD_FILE = "initial-password"
@@ -67,6 +72,8 @@ class Principal:
 
     kind: str  # "session" or "token"
     name: str
+    token_id: int | None = None  # a token's row id
+    generation: int | None = None  # a session's password generation
 
 
 @dataclass
@@ -110,12 +117,22 @@ class LoginThrottle:
 
 
 class Auth:
-    def __init__(self, sessions: sessionmaker[Session], data_dir: Path) -> None:
+    """The password, the tokens and who is still logged in. Every write goes through the
+    database writer and scrypt runs on its own thread, so neither stalls the IOLoop."""
+
+    def __init__(self, sessions: sessionmaker[Session], data_dir: Path, writer: DbWriter) -> None:
         self._sessions = sessions
+        self._writer = writer
         self.data_dir = Path(data_dir)
         self.throttle = LoginThrottle()
         self._generation: int | None = None
         self._tokens: dict[str, _KnownToken] = {}
+        # scrypt costs ~50-100 ms of CPU and 16 MiB: one at a time, never on the loop's thread
+        self._hasher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="scrypt")
+        self._ended_listeners: list[Callable[[str], None]] = []
+
+    def close(self) -> None:
+        self._hasher.shutdown(wait=False, cancel_futures=True)
 
     def ensure_password(self) -> None:
         """On first start, create a random password and write it where the owner can read it."""
@@ -128,63 +145,95 @@ class Auth:
             _write_private(path, password + "\n")
         log.warning("first start: the initial UI password is in %s (readable by this user only)", path)
 
-    def _stored_password(self, session: Session) -> Setting:
+    @staticmethod
+    def _stored_password(session: Session) -> Setting:
         row = session.scalar(select(Setting).where(Setting.name == PASSWORD_SETTING))
         if row is None:
             raise RuntimeError("no password set; ensure_password() runs at start")
         return row
 
+    def _read_stored_password(self) -> dict[str, Any]:
+        with self._sessions() as session:
+            return dict(self._stored_password(session).value)
+
+    async def _hashing(self, function: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._hasher, function, *args)
+
     def generation(self) -> int:
         """Changes with every password change, so older session cookies stop working."""
         if self._generation is None:
-            with self._sessions() as session:
-                self._generation = int(self._stored_password(session).value.get("generation", 0))
+            self._generation = int(self._read_stored_password().get("generation", 0))
         return self._generation
 
-    def check_password(self, password: str) -> bool:
-        with self._sessions() as session:
-            return password_matches(password, self._stored_password(session).value)
+    def session_principal(self) -> Principal:
+        """The UI session of a cookie of the current password generation."""
+        return Principal("session", "ui", generation=self.generation())
 
-    def change_password(self, old: str, new: str) -> bool:
-        with self._sessions.begin() as session:
+    async def check_password(self, password: str) -> bool:
+        return await self._hashing(password_matches, password, self._read_stored_password())
+
+    async def change_password(self, old: str, new: str) -> bool:
+        """Set a new password if `old` is the current one; ends every session of the old one."""
+        stored = self._read_stored_password()
+        if not await self._hashing(password_matches, old, stored):
+            return False
+        fresh = await self._hashing(hash_password, new)
+        fresh["generation"] = int(stored.get("generation", 0)) + 1
+
+        def store(session: Session) -> bool:
             row = self._stored_password(session)
-            if not password_matches(old, row.value):
+            if row.value != stored:  # another change landed while we hashed: `old` is stale
                 return False
-            stored = hash_password(new)
-            stored["generation"] = int(row.value.get("generation", 0)) + 1
-            row.value = stored
-        self._generation = stored["generation"]
+            row.value = fresh
+            return True
+
+        if not await self._writer.submit("password", store):
+            return False
+        self._generation = fresh["generation"]
         initial = self.data_dir / INITIAL_PASSWORD_FILE
         initial.unlink(missing_ok=True)  # it no longer says the truth
+        self._ended("password changed")
         return True
 
-    def issue_token(self, name: str) -> tuple[int, str]:
+    async def issue_token(self, name: str) -> tuple[int, str]:
         """Create a token named `name` (IntegrityError if the name is taken); the token
         itself is returned this once and only its hash is kept."""
         token = secrets.token_urlsafe(32)
-        with self._sessions.begin() as session:
-            row = ApiToken(name=name, hash=hash_token(token), created_at=utcnow())
+        digest = hash_token(token)
+        created_at = utcnow()
+
+        def store(session: Session) -> int:
+            row = ApiToken(name=name, hash=digest, created_at=created_at)
             session.add(row)
             session.flush()
-            token_id = row.id
-        self.load_tokens()
+            return row.id
+
+        token_id = await self._writer.submit("tokens", store)
+        self._tokens[digest] = _KnownToken(token_id, Principal("token", name, token_id=token_id), None)
         return token_id, token
 
-    def revoke_token(self, token_id: int) -> bool:
-        with self._sessions.begin() as session:
+    async def revoke_token(self, token_id: int) -> bool:
+        """Delete a token; the connections it authenticated are told to end (`on_ended`)."""
+
+        def delete(session: Session) -> bool:
             row = session.get(ApiToken, token_id)
             if row is None:
                 return False
             session.delete(row)
-        self.load_tokens()
+            return True
+
+        if not await self._writer.submit("tokens", delete):
+            return False
+        self._tokens = {digest: known for digest, known in self._tokens.items() if known.id != token_id}
+        self._ended(f"API token {token_id} revoked")
         return True
 
     def load_tokens(self) -> None:
         """Cache the token hashes: checking a token must not cost a query per publish.
-        Call again after any change to the api_token table."""
+        Called at start; issue_token and revoke_token keep the cache in step."""
         with self._sessions() as session:
             self._tokens = {
-                row.hash: _KnownToken(row.id, Principal("token", row.name), row.last_used_at)
+                row.hash: _KnownToken(row.id, Principal("token", row.name, token_id=row.id), row.last_used_at)
                 for row in session.scalars(select(ApiToken))
             }
 
@@ -194,11 +243,31 @@ class Auth:
             return None
         now = utcnow()
         # Record use at most once a minute: a script posting every second should not turn
-        # each request into a database write.
+        # each request into a database write. Nobody waits for this one.
         if known.last_used_at is None or (now - known.last_used_at).total_seconds() > 60:
             known.last_used_at = now
-            with self._sessions.begin() as session:
-                row = session.get(ApiToken, known.id)
-                if row is not None:
+            token_id = known.id
+
+            def record_use(session: Session) -> None:
+                row = session.get(ApiToken, token_id)
+                if row is not None:  # revoked meanwhile
                     row.last_used_at = now
+
+            self._writer.enqueue("tokens", record_use)
         return known.principal
+
+    def is_current(self, principal: Principal) -> bool:
+        """False once the token was revoked, or the password changed since the session began."""
+        if principal.kind == "token":
+            return any(known.id == principal.token_id for known in self._tokens.values())
+        return principal.generation == self.generation()
+
+    def on_ended(self, listener: Callable[[str], None]) -> None:
+        """Call `listener(reason)` after a revocation or password change, on the loop's
+        thread; it ends what `is_current` no longer accepts (open WebSockets)."""
+        self._ended_listeners.append(listener)
+
+    def _ended(self, reason: str) -> None:
+        log.info("credentials ended: %s", reason)
+        for listener in self._ended_listeners:
+            listener(reason)

@@ -14,8 +14,6 @@ from tornado.ioloop import PeriodicCallback
 from tornado.netutil import bind_sockets
 
 from . import __version__
-from .api.base import NotFoundHandler
-from .api.logs import LogRecorder
 from .api.openapi import OpenApiHandler, build_document
 from .api.routes import build_routes
 from .auth import Auth, cookie_secret
@@ -26,13 +24,16 @@ from .control.sample import install_sample
 from .db.engine import default_url, make_engine, make_sessionmaker, migrate
 from .db.retention import Retention
 from .db.writer import DbWriter
-from .pubsub.errors import CLOSE_GOING_AWAY
+from .log_recorder import LogRecorder
+from .pubsub.errors import CLOSE_GOING_AWAY, CLOSE_UNAUTHENTICATED
+from .pubsub.http import channel_routes
 from .pubsub.hub import Hub, HubLimits
 from .pubsub.liveness import ConnectionRegistry
 from .pubsub.outbound import FlushScheduler
 from .pubsub.websocket import SocketHandler
 from .runtime_settings import SettingsStore
 from .systemd_notify import SystemdNotifier
+from .web.handler import NotFoundHandler
 
 log = logging.getLogger(__name__)
 
@@ -76,12 +77,21 @@ class Maelstrom:
         self.db_writer = DbWriter(self.sessions)
         self.settings = SettingsStore(self.sessions)
         self.retention = Retention(self.db_writer, self.settings.get)
-        self.auth = Auth(self.sessions, data_dir)
+        self.auth = Auth(self.sessions, data_dir, self.db_writer)
+        self.auth.on_ended(self._close_ended_sessions)
         self.app = make_app(self)
         self.started_at = time.time()
         self.http_server: HTTPServer | None = None
         self.ports: list[int] = []
         self._timers: list[PeriodicCallback] = []
+
+    def _close_ended_sessions(self, reason: str) -> None:
+        """A token was revoked or the password changed: its WebSockets end too, not only
+        its next request (connections that never authenticated stay open)."""
+        ended = self.registry.close_where(
+            lambda principal: not self.auth.is_current(principal), CLOSE_UNAUTHENTICATED, reason
+        )
+        log.info("%s: %d WebSocket connection(s) closed", reason, ended)
 
     @property
     def db_path(self) -> str | None:
@@ -165,6 +175,7 @@ class Maelstrom:
             except TimeoutError:
                 log.warning("some connections did not close in time; exiting anyway")
         await self.db_writer.stop()  # what the tick and the API queued is written before we exit
+        self.auth.close()
         self.engine.dispose()
         log.info("stopped")
 
@@ -172,7 +183,8 @@ class Maelstrom:
 def make_app(maelstrom: Maelstrom) -> tornado.web.Application:
     config = maelstrom.config
     pubsub = config.pubsub
-    api_routes = build_routes(pubsub.max_publish_bytes)
+    # every HTTP route is in one table (REST resources, then channels): it routes and it is documented
+    http_routes = build_routes() + channel_routes(pubsub.max_publish_bytes)
     socket_args = {
         "hub": maelstrom.hub,
         "settings": pubsub,
@@ -182,8 +194,8 @@ def make_app(maelstrom: Maelstrom) -> tornado.web.Application:
     routes: list[Any] = [
         (r"/", IndexHandler),
         (r"/socket", SocketHandler, socket_args),
-        (r"/api/openapi.json", OpenApiHandler, {"document": build_document(api_routes)}),
-        *[(route.pattern, route.handler, route.kwargs) for route in api_routes],
+        (r"/api/openapi.json", OpenApiHandler, {"document": build_document(http_routes)}),
+        *[(route.pattern, route.handler, route.kwargs) for route in http_routes],
         (r"/static/(.*)", tornado.web.StaticFileHandler, {"path": str(STATIC_DIR)}),
     ]
     return tornado.web.Application(

@@ -28,7 +28,7 @@ def server_config(tmp_path: Path) -> dict[str, Any]:
 def server(io_loop, server_config: dict[str, Any]):
     maelstrom = Maelstrom(build_config(server_config))
     io_loop.run_sync(maelstrom.start)
-    _, maelstrom.test_token = maelstrom.auth.issue_token("tests")
+    _, maelstrom.test_token = io_loop.run_sync(lambda: maelstrom.auth.issue_token("tests"))
     maelstrom.base_url = f"http://127.0.0.1:{maelstrom.ports[0]}"
     maelstrom.ws_url = f"ws://127.0.0.1:{maelstrom.ports[0]}/socket"
     yield maelstrom

@@ -13,10 +13,11 @@ import subprocess
 import sys
 import time
 import urllib.request
+from http.cookies import SimpleCookie
 from pathlib import Path
 from typing import Any
 
-from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
+from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest, HTTPResponse
 from tornado.websocket import WebSocketClientConnection, websocket_connect
 
 from app.server import Maelstrom
@@ -110,6 +111,58 @@ async def http(
         return response.code, json.loads(text)
     except ValueError:
         return response.code, text
+
+
+# -- the UI's login: a session cookie and its XSRF token -------------------------------
+
+
+def password_of(server: Maelstrom) -> str:
+    """The initial UI password, as the owner reads it from the data directory."""
+    return (Path(server.config.storage.data_dir) / "initial-password").read_text().strip()
+
+
+def cookies_of(response, jar: dict[str, str] | None = None) -> dict[str, str]:
+    jar = dict(jar or {})
+    for header in response.headers.get_list("Set-Cookie"):
+        cookie = SimpleCookie()
+        cookie.load(header)
+        for name, morsel in cookie.items():
+            jar[name] = morsel.value
+    return jar
+
+
+def cookie_header(jar: dict[str, str]) -> dict[str, str]:
+    return {"Cookie": "; ".join(f"{name}={value}" for name, value in jar.items())}
+
+
+async def raw(
+    server: Maelstrom, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None
+) -> HTTPResponse:
+    """Send a request as given (no token added); the whole response, headers included."""
+    headers = dict(headers or {})
+    if body is not None and not isinstance(body, str | bytes):
+        body = json.dumps(body)
+        headers.setdefault("Content-Type", "application/json")
+    request = HTTPRequest(server.base_url + path, method=method, body=body, headers=headers)
+    try:
+        return await AsyncHTTPClient().fetch(request)
+    except HTTPClientError as error:
+        return error.response
+
+
+def parsed(response) -> Any:
+    return json.loads(response.body) if response.body else None
+
+
+async def login(server: Maelstrom, password: str | None = None) -> tuple[dict[str, str], str]:
+    """Log in as the UI does; the cookie jar and the XSRF token changes must echo."""
+    response = await raw(server, "POST", "/api/login", {"password": password or password_of(server)})
+    assert response.code == 200, response.body
+    body = parsed(response)
+    assert body["ok"] is True and body["xsrf"]
+    jar = cookies_of(response)
+    assert "maelstrom_session" in jar and "_xsrf" in jar, jar
+    return jar, body["xsrf"]
 
 
 class RawWebSocket:

@@ -9,7 +9,8 @@ from sqlalchemy import or_, select
 
 from ..control.alarms.book import alarm_state
 from ..db.models import Alarm
-from .base import ApiError, JsonHandler
+from ..web.errors import ApiError
+from ..web.handler import JsonHandler
 from .crud import parse_model
 from .schemas import AlarmAckIn, AlarmAckOut, AlarmOut
 

@@ -14,7 +14,7 @@ from ..control.profiles import FermentationProfile, ProfileRun
 from ..control.runtime import protected_min_times
 from ..control.tuning import TuningError, build_tuning, wired_values
 from ..db.models import Chamber, Controller, Profile
-from .base import ApiError
+from ..web.errors import ApiError
 from .crud import Parent, Resource
 from .schemas import ChamberDetail, ChamberIn, ChamberOut, ChamberPatch
 

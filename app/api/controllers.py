@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from ..db.models import Controller
-from .base import ApiError
+from ..web.errors import ApiError
 from .crud import Resource
 from .schemas import ControllerDetail, ControllerIn, ControllerOut, ControllerPatch
 

@@ -2,7 +2,8 @@
 
 Each resource module declares a `Resource`; the two handlers here serve
 `GET/POST /api/<things>` and `GET/PATCH/DELETE /api/<things>/<id>` for all of them.
-Every change commits first and then publishes its event on the resource's `_` channel.
+Every change runs in one transaction on the database writer's thread (app/db/writer.py),
+commits, and only then publishes its event on the resource's `_` channel.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import func, select
@@ -18,9 +19,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..db.models import Base
-from .base import ApiError, JsonHandler
+from ..web.errors import ApiError
+from ..web.handler import JsonHandler
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 def validation_error(error: ValidationError) -> ApiError:
@@ -93,6 +96,43 @@ class Resource:
         # fields that are commands, not columns (a chamber's profile_command), start unset
         return {name: getattr(row, name) for name in self.create.model_fields if hasattr(row, name)}
 
+    # What follows runs inside a transaction, on the loop's thread for reads and on the
+    # database writer's for writes: it touches nothing but `session` and the values passed.
+    def find(self, session: Session, item_id: str) -> Any:
+        """The row `item_id` names, or 404."""
+        row_id = parse_id(item_id)
+        row = session.get(self.model, row_id) if row_id is not None else None
+        if row is None:
+            raise ApiError(404, "not_found", f"no {self.singular} {item_id}")
+        return row
+
+    def check_parents(self, session: Session, values: dict[str, Any]) -> None:
+        for parent in self.parents:
+            parent_id = values.get(parent.field)
+            if parent_id is not None and session.get(parent.model, parent_id) is None:
+                raise ApiError(404, "not_found", f"no {parent.label} {parent_id}", parent.field)
+
+    def check_unique(self, session: Session, values: dict[str, Any], own_id: int | None) -> None:
+        model = self.model
+        query = select(func.count()).select_from(model).where(model.name == values["name"])
+        scope = self.unique_within
+        if scope is not None:
+            query = query.where(getattr(model, scope) == values[scope])
+        if own_id is not None:
+            query = query.where(model.id != own_id)
+        if session.scalar(query):
+            where = f" in this {scope.removesuffix('_id')}" if scope else ""
+            raise ApiError(
+                409, "conflict", f"a {self.singular} named {values['name']!r} exists{where}", "name"
+            )
+
+    def store(self, session: Session, row: Any, validated: BaseModel, own_id: int | None) -> None:
+        """Check and write validated fields onto `row` (a new row is then added by the caller)."""
+        values = validated.model_dump()
+        self.check_parents(session, values)
+        self.check_unique(session, values, own_id)
+        (self.apply or default_apply)(session, row, values)
+
 
 def default_apply(session: Session, row: Any, values: dict[str, Any]) -> None:
     for name, value in values.items():
@@ -104,33 +144,15 @@ class ResourceHandler(JsonHandler):
         self.resource = resource
 
     def session(self) -> Session:
+        """A session for reads, on the loop's thread (WAL readers never wait for a writer)."""
         return self.maelstrom.sessions()
 
-    def _check_parents(self, session: Session, values: dict[str, Any]) -> None:
-        for parent in self.resource.parents:
-            parent_id = values.get(parent.field)
-            if parent_id is not None and session.get(parent.model, parent_id) is None:
-                raise ApiError(404, "not_found", f"no {parent.label} {parent_id}", parent.field)
-
-    def _check_unique(self, session: Session, values: dict[str, Any], own_id: int | None) -> None:
-        model = self.resource.model
-        query = select(func.count()).select_from(model).where(model.name == values["name"])
-        scope = self.resource.unique_within
-        if scope is not None:
-            query = query.where(getattr(model, scope) == values[scope])
-        if own_id is not None:
-            query = query.where(model.id != own_id)
-        if session.scalar(query):
-            where = f" in this {scope.removesuffix('_id')}" if scope else ""
-            raise ApiError(
-                409, "conflict", f"a {self.resource.singular} named {values['name']!r} exists{where}", "name"
-            )
-
-    def _commit(self, session: Session) -> None:
+    async def commit(self, work: Callable[[Session], T]) -> T:
+        """Run `work(session)` in one transaction on the database writer, off the loop;
+        its result once committed, 409 when the commit conflicts with another row."""
         try:
-            session.commit()
+            return await self.maelstrom.db_writer.submit(self.resource.name, work)
         except IntegrityError as error:
-            session.rollback()
             log.info("conflict on %s: %s", self.resource.name, error.orig)
             raise ApiError(
                 409, "conflict", f"the change conflicts with another {self.resource.singular}"
@@ -138,19 +160,6 @@ class ResourceHandler(JsonHandler):
 
     def _publish(self, event_type: str, body: dict[str, Any]) -> None:
         self.maelstrom.hub.publish(self.resource.channel, {"eventType": event_type, **body})
-
-    def _row(self, session: Session, item_id: str) -> Any:
-        row_id = parse_id(item_id)
-        row = session.get(self.resource.model, row_id) if row_id is not None else None
-        if row is None:
-            raise ApiError(404, "not_found", f"no {self.resource.singular} {item_id}")
-        return row
-
-    def _store(self, session: Session, row: Any, validated: BaseModel, own_id: int | None) -> None:
-        values = validated.model_dump()
-        self._check_parents(session, values)
-        self._check_unique(session, values, own_id)
-        (self.resource.apply or default_apply)(session, row, values)
 
 
 class CollectionHandler(ResourceHandler):
@@ -167,55 +176,66 @@ class CollectionHandler(ResourceHandler):
         with self.session() as session:
             self.send_json([self.resource.dump(row) for row in session.scalars(query)])
 
-    def post(self) -> None:
-        validated = parse_model(self.resource.create, self.json_body())
-        with self.session() as session:
-            row = self.resource.model()
-            self._store(session, row, validated, None)
+    async def post(self) -> None:
+        resource = self.resource
+        validated = parse_model(resource.create, self.json_body())
+
+        def create(session: Session) -> dict[str, Any]:
+            row = resource.model()
+            resource.store(session, row, validated, None)
             session.add(row)
-            self._commit(session)
-            body = self.resource.dump(row)
-        self._publish("create", {self.resource.singular: body})
-        self.set_header("Location", f"/api/{self.resource.name}/{body['id']}")
+            session.flush()  # assigns the id
+            return resource.dump(row)
+
+        body = await self.commit(create)
+        self._publish("create", {resource.singular: body})
+        self.set_header("Location", f"/api/{resource.name}/{body['id']}")
         self.send_json(body, 201)
 
 
 class ItemHandler(ResourceHandler):
     def get(self, item_id: str) -> None:
         with self.session() as session:
-            self.send_json(self.resource.dump(self._row(session, item_id), detailed=True))
+            self.send_json(self.resource.dump(self.resource.find(session, item_id), detailed=True))
 
-    def patch(self, item_id: str) -> None:
-        changes = parse_model(self.resource.patch, self.json_body()).model_dump(exclude_unset=True)
-        with self.session() as session:
-            row = self._row(session, item_id)
-            merged = {**self.resource.fields_of(row), **changes}
-            validated = parse_model(self.resource.create, merged)
-            self._store(session, row, validated, row.id)
-            self._commit(session)
-            body = self.resource.dump(row)
-        self._publish("update", {self.resource.singular: body})
+    async def patch(self, item_id: str) -> None:
+        resource = self.resource
+        changes = parse_model(resource.patch, self.json_body()).model_dump(exclude_unset=True)
+
+        def update(session: Session) -> dict[str, Any]:
+            row = resource.find(session, item_id)
+            merged = {**resource.fields_of(row), **changes}
+            resource.store(session, row, parse_model(resource.create, merged), row.id)
+            session.flush()
+            return resource.dump(row)
+
+        body = await self.commit(update)
+        self._publish("update", {resource.singular: body})
         self.send_json(body)
 
-    def delete(self, item_id: str) -> None:
+    async def delete(self, item_id: str) -> None:
+        resource = self.resource
         cascade = self.get_query_argument("cascade", "false")
         if cascade not in ("true", "false"):
             raise ApiError(400, "validation", "cascade must be true or false", "cascade")
-        with self.session() as session:
-            row = self._row(session, item_id)
-            if self.resource.check_delete is not None:
-                self.resource.check_delete(session, row)
-            children = getattr(row, self.resource.children) if self.resource.children else []
+
+        def delete(session: Session) -> list[tuple[str, int]]:
+            row = resource.find(session, item_id)
+            if resource.check_delete is not None:
+                resource.check_delete(session, row)
+            children = getattr(row, resource.children) if resource.children else []
             if children and cascade != "true":
                 raise ApiError(
                     409,
                     "conflict",
-                    f"{self.resource.singular} {row.id} still has {len(children)} "
-                    f"{self.resource.children}; delete them first or add ?cascade=true",
+                    f"{resource.singular} {row.id} still has {len(children)} "
+                    f"{resource.children}; delete them first or add ?cascade=true",
                 )
-            gone = self.resource.cascaded(row) if self.resource.cascaded and children else []
+            gone = resource.cascaded(row) if resource.cascaded and children else []
             session.delete(row)
-            self._commit(session)
+            return gone
+
+        gone = await self.commit(delete)
         for channel, child_id in gone:
             self.maelstrom.hub.publish(channel, {"eventType": "delete", "id": child_id})
         self._publish("delete", {"id": int(item_id)})

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from ..control.tuning import TuningError, build_tuning
 from ..db.models import Chamber, Device
-from .base import ApiError
+from ..web.errors import ApiError
 from .chambers import wired_min_times
 from .crud import Parent, Resource, default_apply
 from .schemas import DeviceIn, DeviceOut, DevicePatch

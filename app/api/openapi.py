@@ -9,8 +9,8 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from .. import __version__
-from .base import JsonHandler
-from .routes import Route
+from ..web.handler import JsonHandler
+from ..web.routes import Route
 
 REF = "#/components/schemas/{model}"
 
@@ -63,6 +63,7 @@ STATUS_TEXT = {
     409: "Conflict",
     413: "Too large",
     415: "Not JSON",
+    503: "Database busy (locked by another program); nothing was changed",
 }
 
 

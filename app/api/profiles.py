@@ -9,7 +9,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..db.models import Chamber, Profile, ProfilePoint, ProfileStep
-from .base import ApiError, JsonHandler
+from ..web.errors import ApiError
+from ..web.handler import JsonHandler
 from .crud import Resource, ResourceHandler, parse_id, parse_model
 from .profile_csv import CsvPoint, ProfileCsvError, format_profile_csv, parse_profile_csv
 from .schemas import ProfileIn, ProfileOut, ProfilePatch
@@ -117,7 +118,7 @@ def _parse_start(text: str) -> datetime:
 class ProfileImportHandler(ResourceHandler):
     """`POST /api/profiles/import?name=&units=` with a BrewPi CSV body: a new fermentation profile."""
 
-    def post(self) -> None:
+    async def post(self) -> None:
         if self.media_type() not in ("text/csv", "text/plain", "application/csv"):
             raise ApiError(415, "unsupported_media_type", "send the profile as text/csv")
         units = self.get_query_argument("units", None) or self.maelstrom.settings.get("units")
@@ -142,12 +143,16 @@ class ProfileImportHandler(ResourceHandler):
             ],
         }
         validated = parse_model(ProfileIn, body)
-        with self.session() as session:
+        resource = self.resource
+
+        def create(session: Session) -> dict[str, Any]:
             row = Profile()
-            self._store(session, row, validated, None)
+            resource.store(session, row, validated, None)
             session.add(row)
-            self._commit(session)
-            created = self.resource.dump(row)
+            session.flush()
+            return resource.dump(row)
+
+        created = await self.commit(create)
         self._publish("create", {"profile": created})
         self.set_header("Location", f"/api/profiles/{created['id']}")
         self.send_json({**created, "warnings": imported.warnings}, 201)

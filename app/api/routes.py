@@ -1,13 +1,10 @@
-"""Every HTTP route with its operations, in one table: the server's routing and the OpenAPI
-document (`GET /api/openapi.json`) are both built from it, with the same pydantic models
-that validate the input."""
+"""Every REST route with its operations, in one table: the server's routing and the OpenAPI
+document (`GET /api/openapi.json`) are both built from it (with the channel routes of
+app/pubsub/http.py), with the same pydantic models that validate the input."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
-
-from ..pubsub.http import ChannelListHandler, ChannelPublishHandler, PublishHandler
+from ..web.routes import Op, Route
 from . import chambers, controllers, devices, profiles, tokens
 from .alarms import AlarmAckHandler, AlarmsHandler
 from .crud import CollectionHandler, ItemHandler, Resource
@@ -30,32 +27,9 @@ from .settings import SettingHandler, SettingsHandler
 from .status import StatusHandler
 from .tokens import TokenHandler, TokensHandler
 
-
-@dataclass(frozen=True)
-class Op:
-    method: str
-    summary: str
-    status: int = 200
-    request: Any = None  # a pydantic model, "any" (free JSON) or None
-    response: Any = None  # a model, ("list", model), "object", "any" or None (no body)
-    errors: tuple[int, ...] = ()
-    public: bool = False  # needs no authentication at all
-    query: tuple[tuple[str, str, str], ...] = ()  # (name, JSON type, description)
-    form: bool = False  # also accepts form fields
-
-
-@dataclass(frozen=True)
-class Route:
-    path: str  # OpenAPI form, {id}
-    pattern: str  # Tornado pattern
-    handler: type
-    kwargs: dict[str, Any] = field(default_factory=dict)
-    ops: tuple[Op, ...] = ()
-    tag: str = ""
-
-
 READ_ERRORS = (401,)
-WRITE_ERRORS = (400, 401, 403, 413, 415)
+# 503: the database stayed locked by another program; nothing was changed
+WRITE_ERRORS = (400, 401, 403, 413, 415, 503)
 
 
 def _resource_routes(resource: Resource) -> list[Route]:
@@ -105,7 +79,7 @@ def _resource_routes(resource: Resource) -> list[Route]:
                     "delete",
                     f"Delete a {singular}",
                     204,
-                    errors=(400, 401, 403, 404, 409),
+                    errors=(400, 401, 403, 404, 409, 503),
                     query=(("cascade", "boolean", "also delete what it contains"),),
                 ),
             ),
@@ -114,8 +88,7 @@ def _resource_routes(resource: Resource) -> list[Route]:
     ]
 
 
-def build_routes(publish_max_bytes: int) -> list[Route]:
-    hub_args = {"max_body_bytes": publish_max_bytes}
+def build_routes() -> list[Route]:
     routes: list[Route] = []
     for resource in (controllers.RESOURCE, chambers.RESOURCE, devices.RESOURCE, profiles.RESOURCE):
         routes += _resource_routes(resource)
@@ -160,57 +133,6 @@ def build_routes(publish_max_bytes: int) -> list[Route]:
             ),
             "profiles",
         ),
-    ]
-    publish_result = "publish_result"
-    routes += [
-        Route(
-            "/publish",
-            "/publish",
-            PublishHandler,
-            hub_args,
-            (
-                Op(
-                    "post",
-                    "Publish on a channel (form fields channel and data, or JSON)",
-                    request="publish",
-                    response=publish_result,
-                    errors=(400, 401, 403, 409, 413, 415),
-                    form=True,
-                ),
-            ),
-            "channels",
-        ),
-        Route(
-            "/api/channels",
-            "/api/channels",
-            ChannelListHandler,
-            {},
-            (
-                Op(
-                    "get",
-                    "List channels with subscribers, rates and last seq",
-                    response="object",
-                    errors=READ_ERRORS,
-                ),
-            ),
-            "channels",
-        ),
-        Route(
-            "/api/channels/{channel}",
-            "/api/channels/(.+)",
-            ChannelPublishHandler,
-            hub_args,
-            (
-                Op(
-                    "post",
-                    "Publish the JSON body on a channel",
-                    request="any",
-                    response=publish_result,
-                    errors=(400, 401, 403, 409, 413, 415),
-                ),
-            ),
-            "channels",
-        ),
         Route(
             "/api/settings",
             "/api/settings",
@@ -249,7 +171,12 @@ def build_routes(publish_max_bytes: int) -> list[Route]:
                     response="object",
                     errors=(*WRITE_ERRORS, 404),
                 ),
-                Op("delete", "Reset a setting to its default", response="object", errors=(401, 403, 404)),
+                Op(
+                    "delete",
+                    "Reset a setting to its default",
+                    response="object",
+                    errors=(401, 403, 404, 503),
+                ),
             ),
             "settings",
         ),
@@ -283,7 +210,7 @@ def build_routes(publish_max_bytes: int) -> list[Route]:
             {"resource": tokens.RESOURCE},
             (
                 Op("get", "Read an API token's record", response=TokenOut, errors=(404, *READ_ERRORS)),
-                Op("delete", "Revoke an API token", 204, errors=(401, 403, 404)),
+                Op("delete", "Revoke an API token", 204, errors=(401, 403, 404, 503)),
             ),
             "auth",
         ),

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 
-from .base import SESSION_COOKIE, ApiError, JsonHandler
+from ..web.errors import ApiError
+from ..web.handler import JsonHandler
+from ..web.principal import SESSION_COOKIE, set_session_cookie
 from .crud import parse_model
 from .schemas import LoginIn, PasswordIn
 
@@ -19,12 +21,10 @@ class LoginHandler(JsonHandler):
         delay = auth.throttle.attempt(client)
         if delay:
             await asyncio.sleep(delay)  # repeated failures answer ever more slowly
-        if not auth.check_password(login.password):
+        if not await auth.check_password(login.password):  # scrypt, off the loop
             raise ApiError(401, "unauthorized", "wrong password", "password")
         auth.throttle.succeeded(client)
-        self.set_signed_cookie(
-            SESSION_COOKIE, str(auth.generation()), expires_days=30, httponly=True, samesite="Strict"
-        )
+        set_session_cookie(self)
         # the XSRF token goes back in the body too; changes must echo it as X-XSRFToken
         self.send_json({"ok": True, "xsrf": self.xsrf_token.decode()})
 
@@ -45,11 +45,8 @@ class PasswordHandler(JsonHandler):
         delay = auth.throttle.attempt(client)
         if delay:
             await asyncio.sleep(delay)
-        if not auth.change_password(change.old, change.new):
+        if not await auth.change_password(change.old, change.new):
             raise ApiError(403, "forbidden", "the old password is wrong", "old")
         auth.throttle.succeeded(client)
-        # this session stays logged in; every other session cookie is now void
-        self.set_signed_cookie(
-            SESSION_COOKIE, str(auth.generation()), expires_days=30, httponly=True, samesite="Strict"
-        )
+        set_session_cookie(self)  # this session stays logged in; every other cookie is now void
         self.send_json({"ok": True})

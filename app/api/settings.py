@@ -7,7 +7,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from ..runtime_settings import SPECS, UnknownSetting
-from .base import ApiError, JsonHandler
+from ..web.errors import ApiError
+from ..web.handler import JsonHandler
 from .crud import validation_error
 
 
@@ -24,11 +25,10 @@ class _SettingsHandler(JsonHandler):
                 raise ApiError(400, "validation", f"{name}: {problem.message}", name) from None
         return clean
 
-    def _save(self, values: dict[str, Any]) -> None:
+    async def _save(self, values: dict[str, Any]) -> None:
         store = self.maelstrom.settings
-        with self.maelstrom.sessions.begin() as session:
-            store.write(session, values)
-        store.committed(values)
+        await self.maelstrom.db_writer.submit("settings", lambda session: store.write(session, values))
+        store.committed(values)  # in memory and announced only once stored
         for name, value in values.items():
             self.maelstrom.hub.publish(
                 "_settings", {"eventType": "update", "setting": {"name": name, "value": value}}
@@ -39,12 +39,12 @@ class SettingsHandler(_SettingsHandler):
     def get(self) -> None:
         self.send_json(self.maelstrom.settings.all())
 
-    def patch(self) -> None:
+    async def patch(self) -> None:
         body = self.json_body()
         if not isinstance(body, dict) or not body:
             raise ApiError(400, "validation", "body must be an object of setting names and values", "body")
         values = self._validated(body)
-        self._save(values)
+        await self._save(values)
         self.send_json(self.maelstrom.settings.all())
 
 
@@ -58,18 +58,18 @@ class SettingHandler(_SettingsHandler):
         name = self._name(name)
         self.send_json({"name": name, "value": self.maelstrom.settings.get(name), "help": SPECS[name].help})
 
-    def put(self, name: str) -> None:
+    async def put(self, name: str) -> None:
         name = self._name(name)
         body = self.json_body()
         if not isinstance(body, dict) or set(body) != {"value"}:
             raise ApiError(400, "validation", 'body must be {"value": ...}', "value")
-        self._save(self._validated({name: body["value"]}))
+        await self._save(self._validated({name: body["value"]}))
         self.get(name)
 
     patch = put
 
-    def delete(self, name: str) -> None:
+    async def delete(self, name: str) -> None:
         """Back to the default."""
         name = self._name(name)
-        self._save({name: SPECS[name].default})
+        await self._save({name: SPECS[name].default})
         self.get(name)

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from .. import __version__
 from ..db.models import Alarm, ApiToken, Chamber, Controller, Device, LogEntry, Profile
-from .base import JsonHandler
+from ..web.handler import JsonHandler
 
 COUNTED = {
     "controllers": Controller,

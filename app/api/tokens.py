@@ -6,7 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from ..db.models import ApiToken
-from .base import ApiError
+from ..web.errors import ApiError
 from .crud import Resource, ResourceHandler, parse_id, parse_model
 from .schemas import TokenCreated, TokenIn, TokenOut
 
@@ -23,12 +23,12 @@ class TokensHandler(ResourceHandler):
             rows = session.scalars(select(ApiToken).order_by(ApiToken.id))
             self.send_json([TokenOut.model_validate(row).model_dump(mode="json") for row in rows])
 
-    def post(self) -> None:
+    async def post(self) -> None:
         wanted = parse_model(TokenIn, self.json_body())
         with self.session() as session:
-            self._check_unique(session, {"name": wanted.name}, None)
+            self.resource.check_unique(session, {"name": wanted.name}, None)
         try:
-            token_id, token = self.maelstrom.auth.issue_token(wanted.name)
+            token_id, token = await self.maelstrom.auth.issue_token(wanted.name)
         except IntegrityError:
             raise ApiError(409, "conflict", f"a token named {wanted.name!r} exists", "name") from None
         self.send_json(TokenCreated(id=token_id, name=wanted.name, token=token).model_dump(), 201)
@@ -39,11 +39,13 @@ class TokenHandler(ResourceHandler):
 
     def get(self, token_id: str) -> None:
         with self.session() as session:
-            self.send_json(TokenOut.model_validate(self._row(session, token_id)).model_dump(mode="json"))
+            row = self.resource.find(session, token_id)
+            self.send_json(TokenOut.model_validate(row).model_dump(mode="json"))
 
-    def delete(self, token_id: str) -> None:
+    async def delete(self, token_id: str) -> None:
+        """Revoke: requests with it are refused from now on, its WebSockets are closed."""
         row_id = parse_id(token_id)
-        if row_id is None or not self.maelstrom.auth.revoke_token(row_id):
+        if row_id is None or not await self.maelstrom.auth.revoke_token(row_id):
             raise ApiError(404, "not_found", f"no token {token_id}")
         self.set_status(204)
         self.finish()

@@ -164,12 +164,15 @@ class Alarm(Base):
     cleared_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
 
+LOG_LEVELS = ("debug", "info", "warning", "error")
+
+
 class LogEntry(Base):
     __tablename__ = "log_entry"
     id: Mapped[int] = mapped_column(primary_key=True)
     ts: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)
     source: Mapped[str] = mapped_column(String(128))
-    level: Mapped[str] = mapped_column(String(8))
+    level: Mapped[str] = mapped_column(String(8))  # one of LOG_LEVELS
     message: Mapped[str] = mapped_column(Text)
 
 

@@ -5,6 +5,10 @@ write, never the IOLoop (a control tick, a WebSocket frame, a REST read).
 Two ways in:
 - `submit(kind, work)` from a coroutine that needs the result (a REST handler): the
   returned future resolves on the loop once the transaction committed, or raises its error;
+  a submitted write is tried once: one that could not start within `submit_wait_s`
+  (queued behind writes waiting for the lock) fails with `WriterBusy` without running,
+  one that then finds the database locked past SQLite's busy timeout fails with that
+  error (`is_busy` is true for both; the REST API answers 503);
 - `enqueue(kind, work)` for writes nobody waits on (a tick's run state, alarms, logs): a
   write that fails because the database is locked or busy is tried again, in order, until
   it lands; any other failure is logged once per kind and reported through `on_failure`,
@@ -34,12 +38,22 @@ T = TypeVar("T")
 Work = Callable[[Session], Any]
 RETRY_S = (0.05, 2.0)  # backoff between tries of a write that found the database locked
 MAX_QUEUED = 10_000  # fire-and-forget writes waiting; beyond this the oldest kinds are reported
+SUBMIT_WAIT_S = 5.0  # as long as SQLite's busy timeout (db/engine.py) lets one write wait
+
+
+class WriterBusy(RuntimeError):
+    """A submitted write that could not start in time; it was not run."""
 
 
 def is_locked(error: BaseException) -> bool:
     """SQLite's 'database is locked' / 'busy': another writer holds the lock; try again."""
     text = str(getattr(error, "orig", error)).lower()
     return isinstance(error, OperationalError) and ("locked" in text or "busy" in text)
+
+
+def is_busy(error: BaseException) -> bool:
+    """A submitted write refused because the database stayed locked: nothing was written."""
+    return isinstance(error, WriterBusy) or is_locked(error)
 
 
 @dataclass
@@ -49,6 +63,7 @@ class _Job:
     future: asyncio.Future[Any] | None = None  # None: fire and forget, retried while locked
     then: Callable[[Any], None] | None = None  # called on the loop with the result, after commit
     queued_at: float = field(default_factory=time.monotonic)
+    wait_s: float | None = None  # a submitted job not started this long after queued_at is refused
 
 
 class DbWriter:
@@ -59,12 +74,14 @@ class DbWriter:
         on_failure: Callable[[str, BaseException], None] | None = None,
         on_recovered: Callable[[str], None] | None = None,
         max_queued: int = MAX_QUEUED,
+        submit_wait_s: float = SUBMIT_WAIT_S,
     ) -> None:
         """`on_failure(kind, error)` and `on_recovered(kind)` are called on the loop's thread."""
         self._sessions = sessions
         self._on_failure = on_failure or (lambda kind, error: None)
         self._on_recovered = on_recovered or (lambda kind: None)
         self.max_queued = max_queued
+        self.submit_wait_s = submit_wait_s
         self._queue: queue.Queue[_Job | None] = queue.Queue()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -97,7 +114,8 @@ class DbWriter:
 
     async def drain(self, timeout_s: float = 10.0) -> None:
         """Wait until every write queued so far has been tried (tests, shutdown, backups)."""
-        marker = self.submit("drain", lambda session: None)
+        marker: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._put(_Job("drain", lambda session: None, marker))  # no start limit: it waits for all
         await asyncio.wait_for(marker, timeout_s)
 
     async def settled(self, timeout_s: float = 2.0) -> None:
@@ -111,7 +129,7 @@ class DbWriter:
     # -- the loop's side ------------------------------------------------------------------
     def submit(self, kind: str, work: Callable[[Session], T]) -> asyncio.Future[T]:
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        self._put(_Job(kind, work, future))
+        self._put(_Job(kind, work, future, wait_s=self.submit_wait_s))
         return future
 
     def enqueue(self, kind: str, work: Work, then: Callable[[Any], None] | None = None) -> None:
@@ -142,6 +160,11 @@ class DbWriter:
                 self._idle.set()
 
     def _do(self, job: _Job) -> None:
+        waited = time.monotonic() - job.queued_at
+        if job.wait_s is not None and waited > job.wait_s:
+            # bounds how long a request waits behind writes stuck on another program's lock
+            self._failed(job, WriterBusy(f"{job.kind} write waited {waited:.1f} s for the database"))
+            return
         delay = RETRY_S[0]
         while True:
             try:

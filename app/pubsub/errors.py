@@ -18,7 +18,9 @@ UNAUTHORIZED = "unauthorized"
 # WebSocket close codes; 4xxx are ours. A client should reconnect after 4008 and 4012
 # (after reading less or answering pings), not after 4001 or 4009 without a change.
 CLOSE_GOING_AWAY = 1001
-CLOSE_BAD_TOKEN = 4001
+# authentication failed or ended: an unknown or revoked token, or a session cookie that a
+# password change voided; reconnect only with new credentials (or none, to read)
+CLOSE_UNAUTHENTICATED = 4001
 CLOSE_SLOW_CONSUMER = 4008
 CLOSE_TOO_MANY_SUBSCRIPTIONS = 4009
 CLOSE_SILENT = 4012

@@ -1,10 +1,14 @@
-"""HTTP publishing (protocol.md §3): `POST /publish`, `POST /api/channels/<name>`, `GET /api/channels`."""
+"""HTTP publishing (protocol.md §3): `POST /publish`, `POST /api/channels/<name>`,
+`GET /api/channels`, and their entries in the route table."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from ..api.base import ApiError, JsonHandler, parse_json_text
+from ..web.errors import ApiError
+from ..web.handler import JsonHandler
+from ..web.routes import Op, Route
+from ..web.strict_json import parse_json_text
 from . import errors
 from .errors import PubSubError
 
@@ -67,3 +71,61 @@ class ChannelListHandler(JsonHandler):
     def get(self) -> None:
         hub = self.maelstrom.hub
         self.send_json({"epoch": hub.epoch, "channels": hub.stats()})
+
+
+PUBLISH_ERRORS = (400, 401, 403, 409, 413, 415)
+
+
+def channel_routes(max_publish_bytes: int) -> list[Route]:
+    """The routes above as the server and the OpenAPI document see them."""
+    limits = {"max_body_bytes": max_publish_bytes}
+    return [
+        Route(
+            "/publish",
+            "/publish",
+            PublishHandler,
+            limits,
+            (
+                Op(
+                    "post",
+                    "Publish on a channel (form fields channel and data, or JSON)",
+                    request="publish",
+                    response="publish_result",
+                    errors=PUBLISH_ERRORS,
+                    form=True,
+                ),
+            ),
+            "channels",
+        ),
+        Route(
+            "/api/channels",
+            "/api/channels",
+            ChannelListHandler,
+            {},
+            (
+                Op(
+                    "get",
+                    "List channels with subscribers, rates and last seq",
+                    response="object",
+                    errors=(401,),
+                ),
+            ),
+            "channels",
+        ),
+        Route(
+            "/api/channels/{channel}",
+            "/api/channels/(.+)",
+            ChannelPublishHandler,
+            limits,
+            (
+                Op(
+                    "post",
+                    "Publish the JSON body on a channel",
+                    request="any",
+                    response="publish_result",
+                    errors=PUBLISH_ERRORS,
+                ),
+            ),
+            "channels",
+        ),
+    ]

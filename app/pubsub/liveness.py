@@ -1,4 +1,5 @@
-"""Open connections, their pings and the silence cut-off (4012), swept by one timer."""
+"""Open connections: their pings and the silence cut-off (4012), swept by one timer, and
+closing those whose credentials ended."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import time
 from collections.abc import Callable
 from typing import Protocol
 
+from ..auth import Principal
 from .errors import CLOSE_SILENT
 
 log = logging.getLogger(__name__)
@@ -16,6 +18,7 @@ class Connection(Protocol):
     connection_id: int
     last_heard: float
     last_ping: float
+    principal: Principal | None  # None: never authenticated (reads only)
 
     def ping(self, data: bytes = b"") -> None: ...
     def close_with(self, code: int, reason: str) -> None: ...
@@ -71,6 +74,15 @@ class ConnectionRegistry:
                     connection.ping()
                 except Exception:  # closing under us; the close callback cleans up
                     log.debug("ping to connection %d failed", connection.connection_id)
+
+    def close_where(self, ended: Callable[[Principal], bool], code: int, reason: str) -> int:
+        """Close every authenticated connection whose principal `ended`; return how many."""
+        closing = [c for c in self.connections.values() if c.principal is not None and ended(c.principal)]
+        for connection in closing:
+            log.info("connection %d closed: %s", connection.connection_id, reason)
+            self.discard(connection)
+            connection.close_with(code, reason)
+        return len(closing)
 
     def close_all(self, code: int, reason: str) -> None:
         for connection in list(self.connections.values()):

@@ -11,9 +11,10 @@ from typing import Any
 
 from tornado.websocket import WebSocketClosedError, WebSocketHandler
 
-from ..api.base import ApiError, parse_json_text, session_principal
 from ..auth import Principal
 from ..config import PubSubConfig
+from ..web.principal import session_principal
+from ..web.strict_json import loads_strict
 from . import errors
 from .commands import Auth, Ping, Publish, Subscribe, Unsubscribe, parse_command
 from .errors import PubSubError, TooManySubscriptions
@@ -83,7 +84,7 @@ class SocketHandler(WebSocketHandler):
         if scheme.lower() == "bearer":
             self.principal = self.maelstrom.auth.principal_for_token(token.strip())
             if self.principal is None:
-                self.close_with(errors.CLOSE_BAD_TOKEN, "unknown or revoked token")
+                self.close_with(errors.CLOSE_UNAUTHENTICATED, "unknown or revoked token")
         else:
             self.principal = session_principal(self)
         self.log.debug("connection %d open from %s", self.connection_id, self.request.remote_ip)
@@ -149,9 +150,9 @@ class SocketHandler(WebSocketHandler):
                     errors.TOO_LARGE, f"frame is larger than {self.pubsub.max_frame_bytes} bytes"
                 )
             try:
-                frame = parse_json_text(message, "frame")
-            except ApiError as error:
-                raise PubSubError(errors.BAD_JSON, error.message) from None
+                frame = loads_strict(message)
+            except (ValueError, RecursionError) as error:
+                raise PubSubError(errors.BAD_JSON, f"frame is not valid JSON: {error}") from None
             if not isinstance(frame, dict):
                 raise PubSubError(errors.BAD_REQUEST, "a frame must be a JSON object")
             request_id = frame.get("id") if isinstance(frame.get("id"), (int, str)) else None
@@ -175,7 +176,7 @@ class SocketHandler(WebSocketHandler):
             principal = self.maelstrom.auth.principal_for_token(command.token)
             if principal is None:
                 self.log.info("connection %d closed: unknown API token", self.connection_id)
-                self.close_with(errors.CLOSE_BAD_TOKEN, "unknown or revoked token")
+                self.close_with(errors.CLOSE_UNAUTHENTICATED, "unknown or revoked token")
                 return
             self.principal = principal
             self.reply(command.id, result={"authenticated": principal.name})

@@ -11,6 +11,9 @@ async def raise_outside(server, code="1001", source="debugger", msg="test alarm"
         server, "POST", "/api/channels/alarms", {"alarms": [{"source": source, "code": code, "msg": msg}]}
     )
     assert status == 200, reply
+    # the POST answers once published; the database writer stores the alarm right after,
+    # behind any write queued before it (such as the token's last use)
+    await server.db_writer.drain()
 
 
 async def listed(server, state="open"):
@@ -50,6 +53,7 @@ async def test_publishing_acknowledge_true_acknowledges_every_listed_alarm(serve
         {"channel": "alarms", "data": {"channel": "alarms", "payload": {"acknowledge": True}}},
     )
     assert status == 200
+    await server.db_writer.drain()  # the acknowledgement is stored right after it is published
     assert await listed(server) == []
 
 

@@ -10,16 +10,26 @@ import os
 import re
 import stat
 import time
-from http.cookies import SimpleCookie
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import text
-from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
+from tornado.httpclient import HTTPClientError, HTTPRequest
 from tornado.websocket import websocket_connect
 
-from tests.helpers import WsClient, assert_error, connect, http
+from tests.helpers import (
+    WsClient,
+    assert_error,
+    connect,
+    cookie_header,
+    cookies_of,
+    http,
+    login,
+    parsed,
+    password_of,
+    raw,
+)
 
 DEFAULTS = {
     "units": "C",
@@ -223,50 +233,6 @@ async def test_bad_authorization_headers_are_401(server):
 
 # ---------------------------------------------------------------------------------------------
 # login, sessions and XSRF
-
-
-def password_of(server) -> str:
-    return (Path(server.config.storage.data_dir) / "initial-password").read_text().strip()
-
-
-def cookies_of(response, jar: dict[str, str] | None = None) -> dict[str, str]:
-    jar = dict(jar or {})
-    for header in response.headers.get_list("Set-Cookie"):
-        cookie = SimpleCookie()
-        cookie.load(header)
-        for name, morsel in cookie.items():
-            jar[name] = morsel.value
-    return jar
-
-
-def cookie_header(jar: dict[str, str]) -> dict[str, str]:
-    return {"Cookie": "; ".join(f"{name}={value}" for name, value in jar.items())}
-
-
-async def raw(server, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None):
-    headers = dict(headers or {})
-    if body is not None and not isinstance(body, str | bytes):
-        body = json.dumps(body)
-        headers.setdefault("Content-Type", "application/json")
-    request = HTTPRequest(server.base_url + path, method=method, body=body, headers=headers)
-    try:
-        return await AsyncHTTPClient().fetch(request)
-    except HTTPClientError as error:
-        return error.response
-
-
-def parsed(response) -> Any:
-    return json.loads(response.body) if response.body else None
-
-
-async def login(server, password: str | None = None) -> tuple[dict[str, str], str]:
-    response = await raw(server, "POST", "/api/login", {"password": password or password_of(server)})
-    assert response.code == 200, response.body
-    body = parsed(response)
-    assert body["ok"] is True and body["xsrf"]
-    jar = cookies_of(response)
-    assert "maelstrom_session" in jar and "_xsrf" in jar, jar
-    return jar, body["xsrf"]
 
 
 @pytest.mark.gen_test

@@ -85,7 +85,7 @@ async def test_a_deleted_sample_stays_deleted(io_loop, sample_config):
     server = Maelstrom(build_config(sample_config))
     await server.start()
     try:
-        _, server.test_token = server.auth.issue_token("tests")
+        _, server.test_token = await server.auth.issue_token("tests")
         server.base_url = f"http://127.0.0.1:{server.ports[0]}"
         _, chambers = await http(server, "GET", "/api/chambers")
         [chamber] = chambers

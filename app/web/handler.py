@@ -1,4 +1,5 @@
-"""The base of every JSON handler: the error shape of protocol.md §4 and body limits."""
+"""The base of every JSON handler: authentication and authorization per the security
+model, bodies read with a size limit, and errors in the shape of `errors`."""
 
 from __future__ import annotations
 
@@ -10,45 +11,14 @@ import tornado.web
 from tornado import httputil
 
 from ..auth import Principal
+from ..db.writer import is_busy
+from .errors import ApiError, error_reply
+from .principal import request_principal
+from .strict_json import parse_json_text
 
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_BODY = 256 * 1024
-
-
-class ApiError(tornado.web.HTTPError):
-    """An error reply: HTTP status, a stable code, a message and the field at fault."""
-
-    def __init__(self, status: int, code: str, message: str, field: str | None = None) -> None:
-        super().__init__(status, reason=None)
-        self.status = status
-        self.code = code
-        self.message = message
-        self.field = field
-
-
-_STATUS_CODES = {
-    400: "bad_request",
-    401: "unauthorized",
-    403: "forbidden",
-    404: "not_found",
-    405: "method_not_allowed",
-    409: "conflict",
-    413: "too_large",
-    415: "unsupported_media_type",
-}
-
-
-def parse_json_text(text: bytes | str, field: str) -> Any:
-    """Parse JSON, refusing NaN/Infinity (not JSON) with a 400 naming `field`."""
-
-    def refuse_constant(name: str) -> Any:
-        raise ValueError(f"{name} is not valid JSON")
-
-    try:
-        return json.loads(text, parse_constant=refuse_constant)
-    except (ValueError, UnicodeDecodeError, RecursionError) as error:
-        raise ApiError(400, "bad_json", f"{field} is not valid JSON: {error}", field) from None
 
 
 @tornado.web.stream_request_body
@@ -68,25 +38,13 @@ class JsonHandler(tornado.web.RequestHandler):
         declared = self.request.headers.get("Content-Length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
             raise ApiError(413, "too_large", f"body is larger than {self.max_body_bytes} bytes")
-        self.principal = self._authenticate()
+        self.principal: Principal | None = request_principal(self)
         if not self.open_to_all:
             self._authorize()
 
     @property
     def maelstrom(self) -> Any:
         return self.application.settings["maelstrom"]
-
-    def _authenticate(self) -> Principal | None:
-        header = self.request.headers.get("Authorization")
-        if header is not None:
-            scheme, _, token = header.partition(" ")
-            if scheme.lower() != "bearer" or not token.strip():
-                raise ApiError(401, "unauthorized", "Authorization must be 'Bearer <token>'")
-            principal = self.maelstrom.auth.principal_for_token(token.strip())
-            if principal is None:
-                raise ApiError(401, "unauthorized", "unknown or revoked API token")
-            return principal
-        return session_principal(self)
 
     def _authorize(self) -> None:
         if self.request.method in ("GET", "HEAD", "OPTIONS"):
@@ -156,37 +114,18 @@ class JsonHandler(tornado.web.RequestHandler):
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         exc_info = kwargs.get("exc_info")
-        error = exc_info[1] if exc_info else None
-        if isinstance(error, ApiError):
-            self.set_status(error.status)
-            body: dict[str, Any] = {"code": error.code, "message": error.message}
-            if error.field is not None:
-                body["field"] = error.field
-        else:
-            body = {
-                "code": _STATUS_CODES.get(status_code, "internal" if status_code >= 500 else "error"),
-                "message": self._reason,
-            }
+        status, body = error_reply(status_code, exc_info[1] if exc_info else None, self._reason)
+        self.set_status(status)
         self.set_header("Content-Type", "application/json; charset=utf-8")
-        self.finish(json.dumps({"error": body}, ensure_ascii=False))
+        self.finish(json.dumps(body, ensure_ascii=False))
 
     def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
         if isinstance(value, ApiError):
             log.info("%s %s -> %d %s", self.request.method, self.request.path, value.status, value.message)
+        elif is_busy(value):
+            log.warning("%s %s -> 503: database busy: %s", self.request.method, self.request.path, value)
         else:
             super().log_exception(typ, value, tb)
-
-
-SESSION_COOKIE = "maelstrom_session"
-
-
-def session_principal(handler: tornado.web.RequestHandler) -> Principal | None:
-    """The UI session of a signed cookie still valid for the current password."""
-    value = handler.get_signed_cookie(SESSION_COOKIE, max_age_days=30)
-    maelstrom = handler.application.settings["maelstrom"]
-    if value is None or value.decode() != str(maelstrom.auth.generation()):
-        return None
-    return Principal("session", "ui")
 
 
 class NotFoundHandler(JsonHandler):

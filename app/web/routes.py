@@ -1,0 +1,30 @@
+"""A route and its operations as the route table declares them: the server routes by it
+and the OpenAPI document (app/api/openapi.py) describes it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Op:
+    method: str
+    summary: str
+    status: int = 200
+    request: Any = None  # a pydantic model, "any" (free JSON) or None
+    response: Any = None  # a model, ("list", model), "object", "any" or None (no body)
+    errors: tuple[int, ...] = ()
+    public: bool = False  # needs no authentication at all
+    query: tuple[tuple[str, str, str], ...] = ()  # (name, JSON type, description)
+    form: bool = False  # also accepts form fields
+
+
+@dataclass(frozen=True)
+class Route:
+    path: str  # OpenAPI form, {id}
+    pattern: str  # Tornado pattern
+    handler: type
+    kwargs: dict[str, Any] = field(default_factory=dict)
+    ops: tuple[Op, ...] = ()
+    tag: str = ""
