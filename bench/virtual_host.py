@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict
 from typing import Any
 
@@ -226,8 +226,7 @@ class VirtualHost:
         self.records += 1
         self.last_record = data
 
-    def _alarms(self, source: str, findings: Any) -> None:
-        findings = {code: f for code, f in findings.items() if f is None or isinstance(f, Finding)}
+    def _alarms(self, source: str, findings: Mapping[str, Finding | None]) -> None:
         self.alarm_changes += self.book.apply(source, findings, self.wall())
 
     def _store_runs(self, runs: dict[int, dict[str, Any]]) -> None:

@@ -15,11 +15,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
-# The board switches every output off when the host has sent no command this long. 20 s
-# keeps "host silent -> outputs off" within control.md's 30 s target with ticks to spare
-# (docs/control.md); the server's loop and the scenarios' host both arm it.
-DEADMAN_S = 20
-
 
 class Constraint(Protocol):
     name: str

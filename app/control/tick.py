@@ -108,8 +108,10 @@ class ControllerTick:
         self._rebooted_at: float | None = None  # a boot the relays are not re-armed after yet
         self._uptime: tuple[float, float] | None = None  # (host time, board uptime) when last asked
         self._arm_due = True  # `w` owed: a (re)connected or rebooted board has it disarmed
-        self._stalled_at: float | None = None  # when control resumed after the dead-man tripped
+        self._stall: tuple[float, float] | None = None  # (resumed at, stalled s): the dead-man tripped
         self._failing: dict[str, str] = {}  # side-effect kind -> first error, while it fails
+        self._ran: set[str] = set()  # side-effect kinds run since the last report
+        self._failed: set[str] = set()  # ... and those of them that failed
 
     # -- board events (from the driver) ----------------------------------------------------
     def on_board_event(self, event: BoardEvent) -> None:
@@ -257,44 +259,42 @@ class ControllerTick:
     def _note_stall(self, now: float) -> None:
         """The host went silent longer than the dead-man: the board switched everything off."""
         if self.last_answer_at is not None and now - self.last_answer_at >= self.deadman_s:
-            self._stalled_at = now
-            self._stall_s = now - self.last_answer_at
+            self._stall = (now, now - self.last_answer_at)
 
     def _stall_finding(self, now: float) -> Finding | None:
-        if self._stalled_at is None or now - self._stalled_at >= STALL_NOTICE_S:
+        if self._stall is None or now - self._stall[0] >= STALL_NOTICE_S:
             return None
         return Finding(
             "deadman_tripped",
             WARNING,
-            f"{self.name}: control stalled {self._stall_s:.0f} s; the board's dead-man switched "
+            f"{self.name}: control stalled {self._stall[1]:.0f} s; the board's dead-man switched "
             "the outputs off; control resumed",
         )
 
     # -- side effects ----------------------------------------------------------------------
     def _side(self, kind: str, effect: Callable[..., None], *args: Any) -> None:
         """Run a side effect; its failure never reaches control."""
+        self._ran.add(kind)
         try:
             effect(*args)
         except Exception as error:
+            self._failed.add(kind)
             if kind not in self._failing:
                 log.exception("%s: %s failed; control goes on", self.name, kind)
                 self._failing[kind] = f"{type(error).__name__}: {error}"
-            return
-        if kind in self._failing and kind != "alarms":
-            del self._failing[kind]
-            log.info("%s: %s works again", self.name, kind)
 
     def _report_side_effects(self) -> None:
+        """A kind that ran since the last report and never failed works again; raise or
+        clear `internal_error` from what still fails."""
+        for kind in [k for k in self._failing if k in self._ran and k not in self._failed]:
+            del self._failing[kind]
+            log.info("%s: %s works again", self.name, kind)
+        self._ran, self._failed = set(), set()
         findings: dict[str, Finding | None] = {"internal_error": None}
         if self._failing:
             text = "; ".join(f"{kind}: {error}" for kind, error in sorted(self._failing.items()))
             findings["internal_error"] = Finding("internal_error", CRITICAL, f"{self.name}: {text}")
-        try:
-            self.ports.alarms(self.source, findings)
-        except Exception:  # the alarm path itself is broken: the log line above says so
-            return
-        if "alarms" in self._failing:
-            del self._failing["alarms"]
+        self._side("alarms", self.ports.alarms, self.source, findings)
 
     def _log(self, source: str, level: str, text: str) -> None:
         self._side("logs", self.ports.log, source, level, text)
