@@ -199,7 +199,7 @@ class ChamberRuntime:
         self.decision = OFF
         self.statuses = {name: NOT_READ for name in ("beer", "fridge", "room")}
         self.setpoint_c: float | None = None
-        self.progress: dict[str, Any] | None = None
+        self.progress: dict[str, Any] | _FermentationProgress | None = None
         self.validators = {name: SensorValidator(powered_at=boot) for name in ("beer", "fridge", "room")}
         self.board_on = {"heat": False, "cool": False}
         self._log_line = log_line  # (chamber, level, text) -> None: publishes on `logs`
@@ -316,24 +316,17 @@ class ChamberRuntime:
             )
 
     # -- one tick -------------------------------------------------------------------------
-    def setpoint(self, now_wall: float, vessel_c: float | None) -> tuple[float | None, dict[str, Any] | None]:
+    def setpoint(
+        self, now_wall: float, vessel_c: float | None
+    ) -> tuple[float | None, dict[str, Any] | _FermentationProgress | None]:
         """The beer (or vessel) setpoint now and the profile progress for the tick record."""
         if self.mode != "profile":
             return self.beer_set_c, None
         if self.run is not None and self.fermentation is not None:
             elapsed = self.run.elapsed_s(now_wall)
             self._pass_events(elapsed)
-            following = self.fermentation.next_event_after(elapsed)
-            progress = {
-                "name": self.profile_name,
-                "elapsed_days": round(elapsed / 86400, 4),
-                "progress": round(self.fermentation.progress(elapsed), 4),
-                "paused": self.run.paused,
-                "next_event": None
-                if following is None
-                else {"event": following.event, "in_s": round(following.offset_s - elapsed)},
-            }
-            return self.fermentation.setpoint_at(elapsed), progress
+            # the progress is only read when a record is published: built then, not per tick
+            return self.fermentation.setpoint_at(elapsed), _FermentationProgress(self, elapsed)
         if self.mash is not None:
             if self.state.get("paused_at") is not None:
                 step = self.mash.step
@@ -472,7 +465,7 @@ class ChamberRuntime:
             "room": statuses["room"].value,
             "heat": self.board_on["heat"],
             "cool": self.board_on["cool"],
-            "profile": self.progress,
+            "profile": self.progress() if isinstance(self.progress, _FermentationProgress) else self.progress,
             "heat_duty": round(decision.heat_duty, 4),
             "cool_duty": round(decision.cool_duty, 4),
             "terms": {key: round(value, 4) for key, value in decision.terms.items()},
@@ -511,3 +504,26 @@ class ChamberRuntime:
         self.saved_at = now_wall
         self.state = state
         return state
+
+
+class _FermentationProgress:
+    """A fermentation run's progress at one elapsed time, as the tick record shows it."""
+
+    __slots__ = ("chamber", "elapsed")
+
+    def __init__(self, chamber: ChamberRuntime, elapsed: float) -> None:
+        self.chamber, self.elapsed = chamber, elapsed
+
+    def __call__(self) -> dict[str, Any]:
+        chamber, elapsed = self.chamber, self.elapsed
+        assert chamber.fermentation is not None and chamber.run is not None
+        following = chamber.fermentation.next_event_after(elapsed)
+        return {
+            "name": chamber.profile_name,
+            "elapsed_days": round(elapsed / 86400, 4),
+            "progress": round(chamber.fermentation.progress(elapsed), 4),
+            "paused": chamber.run.paused,
+            "next_event": None
+            if following is None
+            else {"event": following.event, "in_s": round(following.offset_s - elapsed)},
+        }

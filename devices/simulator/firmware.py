@@ -134,12 +134,16 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
+# built once (json.loads with options builds a decoder per call)
+_BODY_DECODER = json.JSONDecoder(
+    object_pairs_hook=_Pairs, parse_float=Decimal, parse_constant=_reject_constant
+)
+
+
 def _parse_body(text: str) -> dict[str, Any]:
     """A command body: a flat JSON object; numbers with a fraction or exponent as Decimal."""
     try:
-        pairs = json.loads(
-            text, object_pairs_hook=_Pairs, parse_float=Decimal, parse_constant=_reject_constant
-        )
+        pairs = _BODY_DECODER.decode(text)
     except ValueError:
         raise CommandError("bad_json", MSG_NOT_FLAT) from None
     if not isinstance(pairs, _Pairs) or any(isinstance(value, list) for _, value in pairs):
@@ -217,6 +221,7 @@ class SimulatedFirmware:
         self.edges: list[PinEdge] = []
         self.slots: dict[int, SensorSlot | OutputSlot] = {}  # kept across boots, like EEPROM
         self._outputs_cache: dict[int, OutputSlot] | None = None  # rebuilt when a slot changes
+        self._sorted_cache: list[tuple[int, str, SensorSlot | OutputSlot]] | None = None
         self._relays: dict[int, _Relay] = {pin: _Relay() for pin in self.pins}
         self._booted = False
         self._boot_ms = 0
@@ -367,7 +372,7 @@ class SimulatedFirmware:
         old = self.slots.get(slot)
         if new != old and self.output_on(slot):
             raise CommandError("bad_config", f"slot {slot} is on; switch it off first")
-        self._outputs_cache = None
+        self._outputs_cache = self._sorted_cache = None
         if new is None:
             self.slots.pop(slot, None)
             return {"slot": slot, "kind": "none"}
@@ -397,12 +402,12 @@ class SimulatedFirmware:
     def _reading(self, now: int) -> dict[str, Any]:
         sensors: dict[str, float | None] = {}
         outputs: dict[str, dict[str, Any]] = {}
-        for slot, config in sorted(self.slots.items()):
+        for slot, key, config in self._sorted_slots():
             if isinstance(config, SensorSlot):
-                sensors[str(slot)] = self._sensor_value(config, now)
+                sensors[key] = self._sensor_value(config, now)
             else:
                 _, hold_ms = self._hold(slot, config, now)
-                outputs[str(slot)] = {"on": self._relays[config.pin].on, "hold_s": _ceil_s(hold_ms)}
+                outputs[key] = {"on": self._relays[config.pin].on, "hold_s": _ceil_s(hold_ms)}
         return {"s": sensors, "o": outputs}
 
     def _sensor_value(self, config: SensorSlot, now: int) -> float | None:
@@ -469,6 +474,11 @@ class SimulatedFirmware:
         self.edges.append(PinEdge(now / 1000, slot, config.pin, on))
 
     # -- helpers --------------------------------------------------------------------------
+    def _sorted_slots(self) -> list[tuple[int, str, SensorSlot | OutputSlot]]:
+        if self._sorted_cache is None:  # every `t` walks them in order; changed only by `c`
+            self._sorted_cache = [(slot, str(slot), c) for slot, c in sorted(self.slots.items())]
+        return self._sorted_cache
+
     def _outputs(self) -> dict[int, OutputSlot]:
         if self._outputs_cache is None:  # read several times a command, changed only by `c`
             self._outputs_cache = {

@@ -248,8 +248,11 @@ class AlarmBook:
         """Raise each finding, clear each code mapped to None; codes not in `findings` are
         left as they are (their rule could not be evaluated this tick)."""
         changes = []
+        alarms = self._alarms
         for code, finding in findings.items():
             if finding is None:
+                if (source, code) not in alarms:  # the usual case, every tick: nothing to clear
+                    continue
                 change = self.clear(source, code, now)
             else:
                 change = self.raise_(source, code, finding.severity, finding.message, now)
