@@ -1,11 +1,15 @@
-"""How fast the in-process simulator runs a week of plant time (run by hand).
+"""How fast a simulated week runs, from the plant alone up to the shipped control tick
+(run by hand).
 
-    .venv/bin/python bench/simulator.py [--days 7]
+    .venv/bin/python -m bench.simulator [--days 7]
 
 Baseline, measured in the same run: the fridge plant alone, stepped at 1 s. Then the
-whole simulated board (plant, three probes, firmware timers) advanced 1 s at a time with
-a host reading `t` every second, as the control loop will. Prints wall seconds, simulated
-seconds per wall second, and the ratio of each to the baseline.
+simulated board (plant, three probes, firmware timers) advanced 1 s at a time and read
+with a raw `t` line every second; then the F1 ale profile through the shipped tick
+(`bench.virtual_host.VirtualHost`: `ControllerTick`, the shipped `BoardDriver` and the
+protocol, on the virtual clock), which is what `bench.control` and the Debugger's
+simulations run. Prints wall and CPU seconds, simulated seconds per wall second, the
+ratio of each to the baseline, and the shipped tick against its target (a week in 20 s).
 """
 
 from __future__ import annotations
@@ -13,24 +17,24 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from pathlib import Path
+from collections.abc import Callable
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from devices.simulator.board import SimulatedBoard
+from devices.simulator.plant import make_plant
+from devices.simulator.probes import rom_for
 
-from devices.simulator.board import SimulatedBoard  # noqa: E402
-from devices.simulator.plant import make_plant  # noqa: E402
-from devices.simulator.probes import rom_for  # noqa: E402
+from .scenarios import f1_profile, run_fermentation
+
+TARGET_WEEK_S = 20.0  # issue 10: 7 simulated days of F1 through the shipped tick
 
 
-def plant_alone(seconds: int) -> float:
+def plant_alone(seconds: int) -> None:
     plant = make_plant("fridge", seed=1)
-    started = time.perf_counter()
     for _ in range(seconds):
         plant.step(1.0, heat=False, cool=True)
-    return time.perf_counter() - started
 
 
-def board_with_host(seconds: int) -> float:
+def board_read_each_second(seconds: int) -> None:
     board = SimulatedBoard("fridge", seed=1)
     for slot, probe in enumerate(("beer", "fridge", "room"), start=1):
         board.handle(
@@ -40,27 +44,47 @@ def board_with_host(seconds: int) -> float:
         b'c{"slot":4,"kind":"output","pin":5,"invert":false,"min_on_s":180,"min_off_s":300,'
         b'"group":1,"dead_s":600}'
     )
-    started = time.perf_counter()
     for second in range(seconds):
         board.advance(1.0)
         board.handle(b"t")
         if second % 1200 == 0:
             board.handle(b'o{"slot":4,"on":%s}' % (b"true" if (second // 1200) % 2 else b"false"))
-    return time.perf_counter() - started
 
 
-def main() -> None:
+def shipped_tick(seconds: int) -> None:
+    run_fermentation(f1_profile(), seconds / 86400)
+
+
+def timed(run: Callable[[int], None], seconds: int) -> tuple[float, float]:
+    wall, cpu = time.perf_counter(), time.process_time()
+    run(seconds)
+    return time.perf_counter() - wall, time.process_time() - cpu
+
+
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--days", type=float, default=7.0)
     args = parser.parse_args()
     seconds = int(args.days * 86400)
-    baseline = plant_alone(seconds)
-    board = board_with_host(seconds)
-    print(f"{args.days:g} simulated days ({seconds:,} s)")
-    print(f"{'run':36} {'wall s':>8} {'sim s / wall s':>15} {'ratio to plant':>15}")
-    for name, wall in (("plant alone (baseline)", baseline), ("board + probes + firmware + host t/s", board)):
-        print(f"{name:36} {wall:8.2f} {seconds / wall:15,.0f} {wall / baseline:15.2f}")
+    rows = [
+        ("plant alone (baseline)", timed(plant_alone, seconds)),
+        ("board + probes + firmware, raw t/s", timed(board_read_each_second, seconds)),
+        ("F1 through the shipped tick", timed(shipped_tick, seconds)),
+    ]
+    baseline = rows[0][1][0]
+    print(f"{args.days:g} simulated days ({seconds:,} s, one tick a simulated second)")
+    header = ("wall s", 8), ("cpu s", 8), ("sim s / wall s", 15), ("ratio to plant", 15), ("µs/tick", 8)
+    print(f"{'run':36} " + " ".join(f"{name:>{width}}" for name, width in header))
+    for name, (wall, cpu) in rows:
+        print(
+            f"{name:36} {wall:8.2f} {cpu:8.2f} {seconds / wall:15,.0f} {wall / baseline:15.2f}"
+            f" {wall / seconds * 1e6:8.1f}"
+        )
+    week_s = rows[2][1][0] / args.days * 7
+    ok = week_s <= TARGET_WEEK_S
+    print(f"shipped tick: a week in {week_s:.1f} s, target ≤ {TARGET_WEEK_S:g} s: {'pass' if ok else 'FAIL'}")
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
