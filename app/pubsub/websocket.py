@@ -76,6 +76,9 @@ class SocketHandler(WebSocketHandler):
     def open(self) -> None:
         # A foreign Origin never gets here: Tornado's check_origin refuses it (403).
         stream = self.ws_connection.stream  # type: ignore[union-attr]
+        # Small frames must leave at once: with Nagle on, a frame sent while the last one is
+        # unacknowledged waits for the client's delayed ACK (tens of ms on loopback).
+        stream.set_nodelay(True)
         self.queue = OutboundQueue(
             stream.write, self.pubsub.max_queue_bytes, self._slow_consumer, self.scheduler
         )

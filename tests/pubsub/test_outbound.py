@@ -49,14 +49,25 @@ def make_queue(stream, max_bytes=1000):
     return queue, loop, overflows
 
 
-def test_frames_put_in_one_loop_iteration_go_out_as_one_write_in_order():
+def test_a_lone_frame_is_written_at_once_without_waiting_for_the_next_loop_iteration():
     stream = Stream(finish_at_once=True)
     queue, loop, _ = make_queue(stream)
-    for part in (b"a", b"b", b"c"):
-        queue.put(part)
-    assert stream.writes == []  # nothing written inside publish
+    queue.put(b"a")
+    assert stream.writes == [b"a"]
     loop.run_pending()
-    assert stream.writes == [b"abc"]
+    queue.put(b"b")  # a later iteration's lone frame goes at once too
+    assert stream.writes == [b"a", b"b"]
+    assert queue.unsent_bytes == 0
+
+
+def test_a_burst_in_one_iteration_is_the_first_frame_then_the_rest_as_one_write_in_order():
+    stream = Stream(finish_at_once=True)
+    queue, loop, _ = make_queue(stream)
+    for part in (b"a", b"b", b"c", b"d"):
+        queue.put(part)
+    assert stream.writes == [b"a"]
+    loop.run_pending()
+    assert stream.writes == [b"a", b"bcd"]
     assert queue.unsent_bytes == 0
 
 
@@ -68,7 +79,7 @@ def test_while_a_write_is_in_flight_new_frames_wait_and_then_follow_in_order():
     queue.put(b"2")
     queue.put(b"3")
     loop.run_pending()
-    assert stream.writes == [b"1"]
+    assert stream.writes == [b"1"]  # still in flight: the rest waits for it
     assert queue.unsent_bytes == 3
     stream.drain()
     assert stream.writes == [b"1", b"23"]
@@ -95,6 +106,7 @@ def test_writes_are_cut_into_chunks_so_the_stream_buffer_stays_small():
         queue.put(frame)
     loop.run_pending()
     assert b"".join(stream.writes) == frame * 200
+    assert len(stream.writes) <= 1 + 200 * 1024 // CHUNK_BYTES + 1
     assert max(len(w) for w in stream.writes) <= CHUNK_BYTES
 
 
