@@ -20,7 +20,7 @@ from .commands import Auth, Ping, Publish, Subscribe, Unsubscribe, parse_command
 from .errors import PubSubError, TooManySubscriptions
 from .hub import Hub, Message, Since, encode_json
 from .liveness import ConnectionRegistry
-from .outbound import FlushScheduler, OutboundQueue
+from .outbound import DirectWriter, FlushScheduler, OutboundQueue
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +80,7 @@ class SocketHandler(WebSocketHandler):
         # unacknowledged waits for the client's delayed ACK (tens of ms on loopback).
         stream.set_nodelay(True)
         self.queue = OutboundQueue(
-            stream.write, self.pubsub.max_queue_bytes, self._slow_consumer, self.scheduler
+            DirectWriter(stream), self.pubsub.max_queue_bytes, self._slow_consumer, self.scheduler
         )
         self.registry.add(self)
         scheme, _, token = self.request.headers.get("Authorization", "").partition(" ")

@@ -1,8 +1,13 @@
 """The per-connection bounded queue, with a stream whose writes finish when the test says."""
 
+import asyncio
+import socket
 from concurrent.futures import Future
 
-from app.pubsub.outbound import CHUNK_BYTES, FlushScheduler, OutboundQueue
+import pytest
+from tornado.iostream import IOStream
+
+from app.pubsub.outbound import CHUNK_BYTES, DirectWriter, FlushScheduler, OutboundQueue
 
 
 class ManualLoop:
@@ -117,3 +122,40 @@ def test_a_failed_write_closes_the_queue():
     loop.run_pending()
     stream.pending[0].set_exception(OSError("reset"))
     assert queue.closed
+
+
+@pytest.mark.gen_test
+async def test_direct_writes_keep_order_when_the_kernel_buffer_fills_and_the_stream_takes_over():
+    """Frames go straight to the socket while the stream has nothing queued, and through the
+    stream once the kernel stops taking them; the reader gets every byte, in order."""
+    ours, theirs = socket.socketpair()
+    theirs.setblocking(False)
+    ours.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+    stream = IOStream(ours)
+    scheduler = FlushScheduler(asyncio.get_running_loop().call_soon)
+    queue = OutboundQueue(DirectWriter(stream), 10_000_000, lambda: None, scheduler)
+    # Tornado's own writes (ping, pong, close) go to the stream: what it holds goes first
+    own = b"P" * 300_000
+    stream.write(own)
+    assert stream.writing()
+    received = bytearray()
+    while True:  # the reader drains the kernel buffer before the loop refills it from the stream
+        try:
+            received += theirs.recv(1 << 16)
+        except BlockingIOError:
+            break
+    frames = [b"%06d:" % i + b"x" * 1000 for i in range(2000)]  # ~2 MB: far past the buffers
+    for index, frame in enumerate(frames):
+        queue.put(frame)
+        if index % 50 == 0:
+            await asyncio.sleep(0)  # new loop iterations: each one's first frame goes direct
+    assert stream.writing()  # the kernel stopped taking bytes: the stream holds the rest
+    expected = own + b"".join(frames)
+    while len(received) < len(expected):
+        try:
+            received += theirs.recv(1 << 16)
+        except BlockingIOError:
+            await asyncio.sleep(0.001)
+    assert bytes(received) == expected
+    stream.close()
+    theirs.close()
