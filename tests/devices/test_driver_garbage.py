@@ -155,3 +155,16 @@ async def test_something_that_is_not_a_maelstrom_board_is_refused():
     with pytest.raises(asyncio.TimeoutError):
         await driver.wait_online(0.3)
     await driver.stop()
+
+
+@pytest.mark.gen_test
+async def test_switch_inputs_are_read_and_a_bad_one_is_garbage_not_a_reading():
+    reply = b'T:{"s":{"1":21.5},"o":{},"i":{"6":true,"7":"yes","8":false}}\n'
+    driver, transport, events = await online_driver({"t": reply, "c": b'C:{"slot":6,"kind":"input"}\n'})
+    await driver.configure({"slot": 6, "kind": "input", "pin": 7, "invert": False})
+    assert transport.sent[-1] == b'c{"slot":6,"kind":"input","pin":7,"invert":false}\n'
+    reading = await driver.read()
+    assert reading.inputs == {6: True, 8: False} and reading.sensors == {1: 21.5}
+    [garbage] = [event for event in events if event.kind == "garbage"]
+    assert "input '7'" in garbage.detail["reason"]
+    await driver.stop()
