@@ -212,7 +212,7 @@ class BoardDriver:
             raise BoardError("bad_identity", f"not a Maelstrom board speaking protocol 1: {body}")
         self.identity = body
         for config in list(self.slots.values()):
-            await self.request("c", config)
+            await self._apply_slot(config)
         self._online.set()
         self.log.info("%s online on %s: %s", self.name, transport.description, body)
         self._emit("online", {"identity": body, "transport": transport.description})
@@ -278,6 +278,19 @@ class BoardDriver:
             pending[1].set_result(line)
         else:
             self._garbage(f"reply {line.letter} does not answer {pending[0]}", b"")
+
+    async def _apply_slot(self, config: dict[str, Any]) -> None:
+        """Configure one wanted slot while connecting. A refused sensor or output keeps the
+        board offline (control without it is not safe); a refused input (firmware older
+        than input slots) is logged and left unread, so heating and cooling go on."""
+        try:
+            await self.request("c", config)
+        except BoardError as error:
+            if config.get("kind") != "input":
+                raise
+            msg = f"input slot {config.get('slot')} refused ({error}); it is not read"
+            self.log.warning("%s: %s", self.name, msg)
+            self._emit("log", {"level": "W", "msg": msg})
 
     async def _reapply_after_boot(self) -> None:
         """A rebooted board kept its slots in EEPROM; apply ours again in case they differ."""
