@@ -74,6 +74,19 @@ def test_input_devices_get_input_slots_and_the_fan_is_in_no_interlock_group():
     assert runtime.wiring.switches == (("door", 7), ("level_high", 8))
 
 
+def test_fan_after_s_is_a_tuning_key_that_applies_in_place():
+    row, _ = fermenter_rows([Point(0, 19.0)], FermenterTuning(fan_after_s=90.0), EPOCH, fan=True)
+    runtime = ChamberRuntime(row, 0.0, lambda *args: None)
+    fan = runtime.fan
+    assert fan is not None and fan.after_s == 90.0
+    row.tuning = {"fan_after_s": 30}
+    runtime.configure(row, None, 1.0, EPOCH + 1)
+    assert runtime.fan is fan and fan.after_s == 30.0  # the same relay: its min times carry on
+    row.tuning = {"fan_after_s": 3601}
+    runtime.configure(row, None, 2.0, EPOCH + 2)
+    assert runtime.failed and "tuning.fan_after_s" in runtime.failure_finding().message
+
+
 # -- the shipped tick on the simulated board ------------------------------------------------------
 async def _ticks(host: VirtualHost, seconds: float) -> None:
     for _ in range(round(seconds / TICK_S)):
