@@ -67,8 +67,11 @@ class PlannedFault:
     regardless (the fault metrics' notes then say whether an output was on). Kinds:
     `lost` (the probe does not answer, −127 → null, for `for_s`), `stuck` (it repeats its
     last reading for `for_s`), `spike85` / `spike127` (one reading), `door` (open for
-    `for_s`), `host_silent` (the host sends nothing for `for_s`: no reads, no commands, no
-    dead-man feed), `reboot` (the board restarts, as after a watchdog reset).
+    `for_s`; the plant's air exchange and the board's door switch), `level_high` (the
+    level switch reads high for `for_s`), `pilot_out` (the flame sensor reads the pilot out
+    for `for_s`), `host_silent` (the host sends nothing for `for_s`: no reads, no commands,
+    no dead-man feed), `reboot` (the board restarts, as after a watchdog reset). The switch
+    faults reach the host only through input devices (`run_fermentation(switches=...)`).
 
     `when`: `any`; `cooling` / `heating`: that output is on; `cooling_past_min_on`: the
     compressor is on, past its min on, with at least a minute of its window still planned,
@@ -86,7 +89,17 @@ class PlannedFault:
     announce: bool = True  # a `reboot` whose `B:` line is lost on the wire: False
 
 
-FAULT_KINDS = ("lost", "stuck", "spike85", "spike127", "door", "host_silent", "reboot")
+FAULT_KINDS = (
+    "lost",
+    "stuck",
+    "spike85",
+    "spike127",
+    "door",
+    "level_high",
+    "pilot_out",
+    "host_silent",
+    "reboot",
+)
 CONDITIONS = ("any", "cooling", "heating", "cooling_past_min_on", "cool_min_off")
 
 
@@ -146,6 +159,12 @@ class _Injector:
             self.host.silent_until = now + for_s
             # from the host's last command: that is when the dead-man's count began
             return Fault(HOST_SILENT, self.host.last_command_t, now + for_s, f"host silent, {state}")
+        if kind == "level_high":
+            board.set_switch("level_high", True, for_s)
+            return Fault("high_level", now, now + for_s, f"level high, {state}")
+        if kind == "pilot_out":
+            board.set_switch("pilot_light", False, for_s)
+            return Fault("pilot_out", now, now + for_s, f"pilot light out, {state}")
         sim_fault = {
             "lost": "disconnect",
             "stuck": "stuck",
@@ -181,9 +200,11 @@ def run_fermentation(
     fermentation_w: Any = 0.0,
     faults: Sequence[PlannedFault] = (),
     fault_separation_s: float = SEPARATION_S,
+    switches: Sequence[str] = (),
 ) -> Run:
     """The shipped tick on a simulated fridge for `days` of virtual time; `faults` are
-    injected on the way and come back in `Run.faults`."""
+    injected on the way and come back in `Run.faults`. `switches` wires the board's
+    `door` and `level_high` switches as input devices, so their alarms are raised."""
     return run_async(
         _run_fermentation(
             profile,
@@ -196,6 +217,7 @@ def run_fermentation(
             fermentation_w,
             faults,
             fault_separation_s,
+            switches,
         )
     )
 
@@ -211,9 +233,10 @@ async def _run_fermentation(
     fermentation_w: Any,
     faults: Sequence[PlannedFault],
     fault_separation_s: float,
+    switches: Sequence[str],
 ) -> Run:
     board = SimulatedBoard("fridge", seed=seed, fermentation_w=fermentation_w, **plant_params)
-    row, profile_row = fermenter_rows(profile.points, tuning, EPOCH + board.clock.now)
+    row, profile_row = fermenter_rows(profile.points, tuning, EPOCH + board.clock.now, switches=switches)
     host = VirtualHost(board, row, profile_row, tick_s)
     await host.connect()
     injector = _Injector(faults, host, fault_separation_s)

@@ -28,13 +28,16 @@ from app.control.runtime import ChamberRuntime, slot_configs
 from app.control.tick import ControllerTick, TickPorts
 from app.db.models import Chamber, Device, Profile, ProfilePoint, ProfileStep
 from devices.driver import BoardDriver
-from devices.simulator.board import SimulatedBoard
+from devices.simulator.board import SWITCH_PINS, SimulatedBoard
 from devices.simulator.probes import rom_for
 from devices.simulator.virtual import VirtualTransport
 
 EPOCH = 1_767_225_600.0  # 2026-01-01T00:00:00Z: the wall clock of every simulated run starts here
-COOL_SLOT, HEAT_SLOT = 4, 5
-FRIDGE_PINS = {"cool": 5, "heat": 6}  # the simulated fridge's relays (devices/simulator/board.py)
+COOL_SLOT, HEAT_SLOT, FAN_SLOT = 4, 5, 6
+FRIDGE_PINS = {"cool": 5, "heat": 6, "fan": 4}  # the simulated fridge's relays (devices/simulator/board.py)
+# board slots for the simulated switches beside each plant's probes and outputs (8 in all)
+FRIDGE_SWITCH_SLOTS = {"door": 7, "level_high": 8}
+KETTLE_SWITCH_SLOTS = {"level_high": 6, "pilot_light": 7, "door": 8}
 VESSEL_SLOT, KETTLE_ROOM_SLOT, KETTLE_HEAT_SLOT = 1, 2, 5
 KETTLE_HEAT_PIN = 6
 MIN_TIME_KEYS = ("heat_min_on_s", "heat_min_off_s", "cool_min_on_s", "cool_min_off_s")
@@ -58,10 +61,18 @@ def _device(
     )
 
 
-def fermenter_rows(points: Sequence[Point], tuning: FermenterTuning, wall: float) -> tuple[Chamber, Profile]:
+def fermenter_rows(
+    points: Sequence[Point],
+    tuning: FermenterTuning,
+    wall: float,
+    *,
+    fan: bool = False,
+    switches: Sequence[str] = (),
+) -> tuple[Chamber, Profile]:
     """A fermenter on the simulated fridge (probes beer, fridge, room; compressor and heater)
     running a fermentation profile of `points` from `wall`, with `tuning` (its min times go
-    on the output devices, as a user wires them)."""
+    on the output devices, as a user wires them). `fan` adds the fridge's fan; `switches`
+    names the board's switches to wire as input devices (`door`, `level_high`)."""
     profile = Profile(id=1, name="scenario", kind="fermentation", notes="")
     profile.points = [
         ProfilePoint(position=i, offset_days=p.offset_days, temperature=p.temperature_c, event=p.event)
@@ -95,13 +106,25 @@ def fermenter_rows(points: Sequence[Point], tuning: FermenterTuning, wall: float
             min_off_s=int(tuning.heat_min_off_s),
         ),
     ]
+    if fan:
+        chamber.devices.append(_device(6, "Fan", "fan", "pin", str(FRIDGE_PINS["fan"]), FAN_SLOT))
+    chamber.devices += _switch_devices(switches, FRIDGE_SWITCH_SLOTS)
     return chamber, profile
 
 
+def _switch_devices(switches: Sequence[str], slots: Mapping[str, int]) -> list[Device]:
+    """Input devices on the simulated board's switch pins (all wired to close when active)."""
+    return [
+        _device(10 + i, function, function, "pin", str(SWITCH_PINS[function]), slots[function])
+        for i, function in enumerate(switches)
+    ]
+
+
 def kettle_rows(
-    steps: Sequence[Step], kind: str, tuning: dict[str, float], wall: float
+    steps: Sequence[Step], kind: str, tuning: dict[str, float], wall: float, *, switches: Sequence[str] = ()
 ) -> tuple[Chamber, Profile]:
-    """A mash tun or kettle (`kind`) on the simulated kettle board running a mash profile."""
+    """A mash tun or kettle (`kind`) on the simulated kettle board running a mash profile;
+    `switches` as for `fermenter_rows` (`level_high`, `pilot_light`, `door`)."""
     profile = Profile(id=1, name="scenario", kind="mash", notes="")
     profile.points = []
     profile.steps = [
@@ -121,6 +144,7 @@ def kettle_rows(
         _device(2, "Room", "room_temp", "onewire", rom_for("room"), KETTLE_ROOM_SLOT),
         _device(3, "Element", "heat", "pin", str(KETTLE_HEAT_PIN), KETTLE_HEAT_SLOT),
     ]
+    chamber.devices += _switch_devices(switches, KETTLE_SWITCH_SLOTS)
     return chamber, profile
 
 

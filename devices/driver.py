@@ -46,10 +46,13 @@ class OutputState:
 
 @dataclass(frozen=True)
 class Reading:
-    """One `t` reply: sensor values by slot (°C, None = invalid) and outputs by slot."""
+    """One `t` reply: sensor values by slot (°C, None = invalid), outputs by slot, and
+    switch inputs by slot (True = active, `invert` applied by the board; a slot missing
+    here was not read: no `i` table, or a value that was not true or false)."""
 
     sensors: dict[int, float | None]
     outputs: dict[int, OutputState]
+    inputs: dict[int, bool] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -100,7 +103,22 @@ def parse_reading(body: dict[str, Any], problems: list[str]) -> Reading:
                 outputs[slot] = state
     else:
         problems.append("'o' is not an object")
-    return Reading(sensors, outputs)
+    return Reading(sensors, outputs, _inputs(body.get("i", {}), problems))
+
+
+def _inputs(raw: Any, problems: list[str]) -> dict[int, bool]:
+    """The `i` table (docs/boards.md "Input slots"): absent on a board without inputs."""
+    inputs: dict[int, bool] = {}
+    if not isinstance(raw, dict):
+        problems.append("'i' is not an object")
+        return inputs
+    for key, value in raw.items():
+        slot = _slot(key)
+        if slot is None or not isinstance(value, bool):  # 1, "true" or null is not a reading
+            problems.append(f"input {key!r}: {value!r} is not true or false on a slot 1-{MAX_SLOT}")
+        else:
+            inputs[slot] = value
+    return inputs
 
 
 def _output_state(value: Any) -> OutputState | None:
@@ -194,7 +212,7 @@ class BoardDriver:
             raise BoardError("bad_identity", f"not a Maelstrom board speaking protocol 1: {body}")
         self.identity = body
         for config in list(self.slots.values()):
-            await self.request("c", config)
+            await self._apply_slot(config)
         self._online.set()
         self.log.info("%s online on %s: %s", self.name, transport.description, body)
         self._emit("online", {"identity": body, "transport": transport.description})
@@ -260,6 +278,19 @@ class BoardDriver:
             pending[1].set_result(line)
         else:
             self._garbage(f"reply {line.letter} does not answer {pending[0]}", b"")
+
+    async def _apply_slot(self, config: dict[str, Any]) -> None:
+        """Configure one wanted slot while connecting. A refused sensor or output keeps the
+        board offline (control without it is not safe); a refused input (firmware older
+        than input slots) is logged and left unread, so heating and cooling go on."""
+        try:
+            await self.request("c", config)
+        except BoardError as error:
+            if config.get("kind") != "input":
+                raise
+            msg = f"input slot {config.get('slot')} refused ({error}); it is not read"
+            self.log.warning("%s: %s", self.name, msg)
+            self._emit("log", {"level": "W", "msg": msg})
 
     async def _reapply_after_boot(self) -> None:
         """A rebooted board kept its slots in EEPROM; apply ours again in case they differ."""

@@ -3,6 +3,10 @@
 A command is one lower-case letter, optionally followed by a JSON object; a reply is the
 upper-case letter, `:` and a JSON object. Boards also send unsolicited `B:` (boot) and
 `D:` (log) lines. Parsing never raises on garbage: it returns a `BadLine` that says why.
+
+Beyond protocol.md §5, a slot may be a switch input (docs/boards.md "Input slots"):
+`c{"slot":7,"kind":"input","pin":7,"invert":false}`, read back in the `t` reply as
+`"i":{"7":true}` (true = active); `devices.driver.parse_reading` checks that table.
 """
 
 from __future__ import annotations
@@ -57,6 +61,16 @@ def _reject_constant(name: str) -> Any:
 # which is most of their cost on a 60-byte line.
 _DECODER = json.JSONDecoder(parse_constant=_reject_constant, parse_float=_finite_float)
 _ENCODE = json.JSONEncoder(separators=(",", ":")).encode
+
+
+def input_config(slot: int, pin: int, invert: bool = False) -> dict[str, Any]:
+    """The `c` body of an input slot; ValueError for a value no board would take."""
+    for name, value, low, high in (("slot", slot, 1, 255), ("pin", pin, 0, 255)):
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise ValueError(f"input {name} must be an integer {low}-{high}, got {value!r}")
+    if not isinstance(invert, bool):
+        raise ValueError(f"input invert must be true or false, got {invert!r}")
+    return {"slot": slot, "kind": "input", "pin": pin, "invert": invert}
 
 
 def parse_line(raw: bytes) -> Line | BadLine:

@@ -42,6 +42,9 @@ class FermenterTuning:
     cool_min_on_s: float = 180.0
     cool_min_off_s: float = 300.0
     dead_s: float = 600.0
+    # A fan device runs with the compressor and this long after it, while the evaporator
+    # still holds cold worth moving into the air (runtime.py drives it, not the cascade).
+    fan_after_s: float = 180.0
 
     def __post_init__(self) -> None:
         check("fermenter", self)  # the bounds of app/control/tuning.py, which the API enforces too

@@ -8,6 +8,8 @@ Two layers, kept apart as style.md asks:
   object agrees ("seconds until allowed" == 0): min on, min off (counted from boot), the
   heat/cool interlock and the dead time between them. There is no other way to a pin.
 The relay reports the duty it achieved, which the PID uses for anti-windup.
+A `Follower` is an output with no duty of its own (a fridge's fan): on while its leader
+runs and for a while after, through a `Relay` with its own min on/off.
 """
 
 from __future__ import annotations
@@ -139,6 +141,36 @@ class Relay:
         self._account(now)
         on_time, self._on_since_mark = self._on_since_mark, 0.0
         return on_time
+
+
+class Follower:
+    """An output that runs while its leader runs and `after_s` after the leader stopped (a
+    fridge's fan: on with the compressor, then long enough to clear the evaporator's cold).
+
+    `follow` is told the leader's state as the board reports it, every tick; it is not part
+    of the leader's interlock group, so it never holds the leader back. Its relay keeps the
+    follower's own min on and min off, as the board does."""
+
+    def __init__(
+        self, name: str, boot_time: float, after_s: float, min_on_s: float = 0.0, min_off_s: float = 0.0
+    ) -> None:
+        self.relay = Relay(name, boot_time, [MinOn(min_on_s), MinOff(min_off_s)])
+        self.after_s = after_s
+        self._leader_on = False
+        self._stopped_at: float | None = None  # when the leader was first seen off after running
+
+    def follow(self, leader_on: bool, now: float) -> bool:
+        """Whether the follower should run now, the leader being `leader_on`."""
+        if leader_on:
+            self._leader_on, self._stopped_at = True, None
+            return True
+        if self._leader_on:
+            self._leader_on, self._stopped_at = False, now
+        return self._stopped_at is not None and now - self._stopped_at < self.after_s
+
+    def decide(self, leader_on: bool, now: float) -> bool:
+        """Follow the leader through the relay's constraints; returns the relay's state."""
+        return self.relay.request(self.follow(leader_on, now), now)
 
 
 def protected_pair(

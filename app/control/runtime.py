@@ -16,9 +16,12 @@ from datetime import UTC, datetime
 from functools import cached_property
 from typing import Any
 
+from devices.protocol import input_config
+
 from ..db.models import Chamber, Profile
 from .alarms import CRITICAL, AlarmLimits, ChamberAlarmRules, ChamberTick, Finding
 from .chamber import Decision, FermenterControl, FermenterTuning
+from .outputs import Follower
 from .profiles import (
     FermentationProfile,
     MashRun,
@@ -28,14 +31,14 @@ from .profiles import (
     setpoint_jump_after_outage,
 )
 from .sensors import SensorStatus, SensorValidator
+from .switches import SWITCH_FUNCTIONS, Switches
 from .tuning import TuningError, build_tuning, wired_values
 from .vessel import VesselControl, VesselTuning
 
 log = logging.getLogger(__name__)
 
 SENSOR_FUNCTIONS = {"beer_temp": "beer", "fridge_temp": "fridge", "room_temp": "room"}
-OUTPUT_FUNCTIONS = ("heat", "cool")
-SWITCH_FUNCTIONS = {"door": "door_open", "level_high": "high_level", "pilot_light": "pilot_out"}
+OUTPUT_FUNCTIONS = ("heat", "cool", "fan")
 SEEN_EVERY_S = 60.0  # how often a running fermentation profile records that we were alive
 MASH_SAVE_EVERY_S = 10.0  # hold progress since the last save does not count after a restart
 OUTAGE_S = 180.0  # a gap in `seen_at` longer than this was the server being down
@@ -47,8 +50,8 @@ class Wiring:
 
     kind: str
     sensors: tuple[tuple[str, int], ...]  # (beer|fridge|room, slot)
-    outputs: tuple[tuple[str, int, int, int], ...]  # (heat|cool, slot, min_on_s, min_off_s)
-    switches: tuple[tuple[str, int], ...]  # (door_open|high_level|pilot_out, slot)
+    outputs: tuple[tuple[str, int, int, int], ...]  # (heat|cool|fan, slot, min_on_s, min_off_s)
+    switches: tuple[tuple[str, int], ...]  # (door|level_high|pilot_light|switch_input, slot)
 
     @classmethod
     def of(cls, row: Chamber) -> Wiring:
@@ -66,9 +69,7 @@ class Wiring:
                 if d.function in OUTPUT_FUNCTIONS and d.slot
             ),
             switches=tuple(
-                (SWITCH_FUNCTIONS[d.function], d.slot)
-                for d in devices
-                if d.function in SWITCH_FUNCTIONS and d.slot
+                (d.function, d.slot) for d in devices if d.function in SWITCH_FUNCTIONS and d.slot
             ),
         )
 
@@ -81,6 +82,10 @@ class Wiring:
 
     def output_slot(self, name: str) -> int | None:
         return next((slot for role, slot, *_ in self.outputs if role == name), None)
+
+    def output_times(self, name: str) -> tuple[int, int] | None:
+        """(min on, min off) of the output `name` as host and board apply them."""
+        return next(((on_s, off_s) for role, _slot, on_s, off_s in self.outputs if role == name), None)
 
 
 def protected_min_times(function: str, min_on_s: int, min_off_s: int) -> tuple[int, int]:
@@ -95,8 +100,9 @@ def slot_configs(
     rows: Iterable[Chamber], runtimes: Mapping[int, ChamberRuntime]
 ) -> dict[int, dict[str, Any]]:
     """The board slots a controller's chambers use, as `c` commands' bodies: sensors by
-    OneWire ROM, outputs with their protected min times, each chamber its own interlock
-    group with its dead time."""
+    OneWire ROM, outputs with their protected min times, switch inputs on their pins. Each
+    chamber's heater and compressor are its own interlock group with its dead time; a fan
+    is in no group, so it never holds either back (docs/control.md "Fan")."""
     wanted: dict[int, dict[str, Any]] = {}
     for group, chamber in enumerate(sorted(rows, key=lambda c: c.id), start=1):
         runtime = runtimes.get(chamber.id)
@@ -111,8 +117,11 @@ def slot_configs(
                     "onewire": device.address,
                     "offset": device.calibration_offset,
                 }
-            elif device.function in ("heat", "cool", "fan") and runtime is not None:
+            elif device.function in SWITCH_FUNCTIONS:
+                wanted[device.slot] = input_config(device.slot, int(device.address), bool(device.invert))
+            elif device.function in OUTPUT_FUNCTIONS and runtime is not None:
                 min_on_s, min_off_s = protected_min_times(device.function, device.min_on_s, device.min_off_s)
+                grouped = device.function != "fan"
                 wanted[device.slot] = {
                     "slot": device.slot,
                     "kind": "output",
@@ -120,8 +129,8 @@ def slot_configs(
                     "invert": device.invert,
                     "min_on_s": int(min_on_s),
                     "min_off_s": int(min_off_s),
-                    "group": group,
-                    "dead_s": int(dead_s),
+                    "group": group if grouped else 0,
+                    "dead_s": int(dead_s) if grouped else 0,
                 }
     return wanted
 
@@ -201,7 +210,11 @@ class ChamberRuntime:
         self.setpoint_c: float | None = None
         self.progress: dict[str, Any] | _FermentationProgress | None = None
         self.validators = {name: SensorValidator(powered_at=boot) for name in ("beer", "fridge", "room")}
-        self.board_on = {"heat": False, "cool": False}
+        self.switches = Switches(self.wiring.switches)
+        fan_times = self.wiring.output_times("fan")
+        # the fan follows the compressor as the board reports it (docs/control.md "Fan")
+        self.fan = None if fan_times is None else Follower("fan", boot, self.tuning.fan_after_s, *fan_times)
+        self.board_on = {"heat": False, "cool": False, "fan": False}
         self._log_line = log_line  # (chamber, level, text) -> None: publishes on `logs`
         self.name = row.name
         self.mode = "off"
@@ -259,6 +272,8 @@ class ChamberRuntime:
             self.control.retune(tuning)  # type: ignore[arg-type]
             if isinstance(tuning, FermenterTuning):
                 self.tuning = tuning
+                if self.fan is not None:
+                    self.fan.after_s = tuning.fan_after_s
             self._log_line(self, "info", "tuning changed; applied from the next tick")
 
     def _take_profile(self, profile: Profile | None) -> None:
@@ -403,6 +418,18 @@ class ChamberRuntime:
             state = outputs.get(slot)
             self.board_on[role] = bool(state is not None and state.on)
         self.align_relays(now)
+        if self.fan is not None:
+            self.fan.follow(self.board_on["cool"], now)  # a compressor stop counts from now
+
+    def take_switches(self, inputs: Mapping[int, bool] | None) -> None:
+        """This tick's switch inputs (None: the board was not read), to debounce."""
+        self.switches.update(inputs)
+
+    def fan_wanted(self, now: float) -> bool | None:
+        """After the compressor was switched: the fan's state to command (None: no fan)."""
+        if self.fan is None:
+            return None
+        return self.fan.decide(self.board_on["cool"], now)
 
     def align_relays(self, now: float) -> None:
         """Align the controller's relays with the board's outputs."""
@@ -410,20 +437,33 @@ class ChamberRuntime:
             self.control.board_state(self.board_on["heat"], now)
         else:
             self.control.board_state(self.board_on["heat"], self.board_on["cool"], now)
+        if self.fan is not None and self.fan.relay.on and not self.board_on["fan"]:
+            self.fan.relay.force_off(now)
 
     def board_rebooted(self, boot_at: float, now: float) -> None:
         """The board restarted at `boot_at`: its outputs went off then, and min off and the
         dead time count from there; 85 °C is suspect again for a while."""
         self.control.board_rebooted(boot_at, now)
-        self.board_on = {"heat": False, "cool": False}
+        if self.fan is not None:
+            self.fan.relay.rebooted(boot_at, now)
+        self.board_on = {"heat": False, "cool": False, "fan": False}
         for validator in self.validators.values():
             validator.powered_up(boot_at)
 
     def evaluate_alarms(self, now: float, board_online: bool) -> dict[str, Finding | None]:
-        """This tick's alarm findings (delays on the monotonic `now`)."""
-        return self.rules.evaluate(self.alarm_tick(now, board_online, {}), now)
+        """This tick's alarm findings (delays on the monotonic `now`). The switch rules see
+        the debounced inputs: door open, level high, and the pilot out when its flame
+        sensor reads inactive; an input not known yet (None) alarms nothing."""
+        states = self.switches.states()
+        pilot = states.get("pilot_light")
+        switches = {
+            "door_open": states.get("door"),
+            "high_level": states.get("level_high"),
+            "pilot_out": None if pilot is None else not pilot,
+        }
+        return self.rules.evaluate(self.alarm_tick(now, board_online, switches), now)
 
-    def alarm_tick(self, now: float, board_online: bool, switches: dict[str, bool]) -> ChamberTick:
+    def alarm_tick(self, now: float, board_online: bool, switches: Mapping[str, bool | None]) -> ChamberTick:
         decision, statuses = self.decision, self.statuses
         return ChamberTick(
             mode=self.mode,
@@ -465,6 +505,8 @@ class ChamberRuntime:
             "room": statuses["room"].value,
             "heat": self.board_on["heat"],
             "cool": self.board_on["cool"],
+            "fan": self.board_on["fan"],
+            "switches": self.switches.states(),
             "profile": self.progress() if isinstance(self.progress, _FermentationProgress) else self.progress,
             "heat_duty": round(decision.heat_duty, 4),
             "cool_duty": round(decision.cool_duty, 4),

@@ -1,9 +1,10 @@
 """One controller's tick: the one piece of code that runs control, in the server and on a
 virtual clock alike (the benchmark, the fault tests, the Debugger's simulations).
 
-A tick, top-down: read the board (`t`) → validate each chamber's sensors → setpoint from
-the profile → decide → switch the relays, off before on → keep the board's dead-man armed
-→ evaluate the alarms → publish the tick records → hand on the profile runs to store.
+A tick, top-down: read the board (`t`) → validate each chamber's sensors and debounce its
+switch inputs → setpoint from the profile → decide → switch the relays, off before on, then
+the fan after the compressor → keep the board's dead-man armed → evaluate the alarms →
+publish the tick records → hand on the profile runs to store.
 
 What it needs from outside is handed in (`TickPorts`): the monotonic clock that times
 relays, sensors and alarm delays; the wall clock for records and profile runs; and the
@@ -219,15 +220,19 @@ class ControllerTick:
                 chamber.take_board_outputs({}, now)
             else:
                 chamber.take_board_outputs(reading.outputs, now)
+            chamber.take_switches(reading.inputs if reading is not None else None)
             decision = chamber.decide(reading.sensors if reading is not None else {}, now, wall)
             if reading is not None and not chamber.failed:
                 await self._switch(chamber, {"heat": decision.heat_on, "cool": decision.cool_on}, now)
+                fan = chamber.fan_wanted(now)  # follows the compressor as the board just reported it
+                if fan is not None:
+                    await self._switch(chamber, {"fan": fan}, now)
         except Exception as error:  # a bug or a bad value in one chamber: it alone stops
             log.exception("%s: control failed", chamber.name)
             if chamber.fail(f"{type(error).__name__}: {error}"):
                 self._log(f"chamber/{chamber.id}", "error", f"{chamber.name}: control stopped: {error}")
             if reading is not None:
-                await self._switch(chamber, {"heat": False, "cool": False}, now)
+                await self._switch(chamber, {"heat": False, "cool": False, "fan": False}, now)
 
     async def _switch(self, chamber: ChamberRuntime, wanted: dict[str, bool], now: float) -> None:
         """Command the outputs that differ from the board's, those going off first."""

@@ -81,6 +81,7 @@ FERMENTER: dict[str, Bound] = {
     "cool_min_off_s": Bound(0, 86400, "s", "the cool output device's min_off_s (at least 300)", wired=True),
     # the board takes whole seconds up to 86400; hours of dead time would only stall a chamber
     "dead_s": Bound(0, 7200, "s", "heat<->cool dead time, host and board"),
+    "fan_after_s": Bound(0, 3600, "s", "a fan output runs with the compressor and this long after it"),
 }
 
 VESSEL: dict[str, Bound] = {

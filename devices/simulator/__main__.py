@@ -8,7 +8,8 @@ With --pty the first line on stdout is the pty's path (and --link keeps a symlin
 at the current one, so a host can be configured with a stable path across unplug/replug).
 With --tcp the first line is `host:port`. The board speaks protocol.md §5; the
 simulator-only `x{"fault":...}` command injects faults (devices/simulator/board.py),
-including `x{"fault":"unplug","for_s":2}`, which drops the link and brings it back.
+including `x{"fault":"unplug","for_s":2}`, which drops the link and brings it back, and
+`x{"switch":"door","active":true}` opens the door (also `level_high`, `pilot_light`).
 """
 
 from __future__ import annotations

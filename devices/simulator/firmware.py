@@ -16,6 +16,10 @@ down in `devices/firmware/README.md`; in short:
 - Any successful command feeds the dead-man; an `E:` reply does not.
 - Command bodies are flat JSON objects; an output that is on cannot be reconfigured (the same
   configuration again is accepted, so a host may re-apply its slots at any time).
+- An input slot reads a switch on one of the board's pins, pulled up: a closed contact pulls
+  the pin low and reads active, unless `invert` (a normally-closed switch: active when open).
+  The `T:` reply carries `"i"` only when an input slot is configured, so a host or a
+  scenario that knows no inputs sees the reply it always did.
 """
 
 from __future__ import annotations
@@ -57,10 +61,10 @@ MSG_TOO_MANY = "too many keys"
 MSG_UNKNOWN = "unknown command"
 MSG_UNEXPECTED = "unexpected key"
 MSG_SLOT = f"slot must be an integer 1-{MAX_SLOTS}"
-MSG_KIND = "kind must be sensor, output or none"
+MSG_KIND = "kind must be sensor, output, input or none"
 MSG_ONEWIRE = "onewire must be 16 hex digits"
 MSG_OFFSET = "offset must be a number -5..5"
-MSG_PIN = "pin must be one of the board's output pins"
+MSG_PIN = "pin must be one of the board's pins"
 MSG_INVERT = "invert must be true or false"
 MSG_GROUP = f"group must be an integer 0-{MAX_GROUP}"
 MSG_TOO_MANY_OUTPUTS = f"at most {MAX_OUTPUTS} output slots"
@@ -106,6 +110,23 @@ class OutputSlot:
             "group": self.group,
             "dead_s": self.dead_s,
         }
+
+
+@dataclass(frozen=True)
+class InputSlot:
+    """A switch on a pin with the pull-up on: closed contact = low = active, unless `invert`."""
+
+    pin: int
+    invert: bool
+
+    def as_json(self, slot: int) -> dict[str, Any]:
+        return {"slot": slot, "kind": "input", "pin": self.pin, "invert": self.invert}
+
+    def active(self, pin_high: bool) -> bool:
+        return pin_high == self.invert
+
+
+Slot = SensorSlot | OutputSlot | InputSlot
 
 
 @dataclass
@@ -211,17 +232,21 @@ class SimulatedFirmware:
         pins: list[int],
         board: str = "sim",
         version: str = "1.0.0",
+        read_pin: Callable[[int], bool] | None = None,
     ) -> None:
+        """`read_pin(pin)` is a pin's electrical level (True = high) with the pull-up on;
+        without it every pin reads high, as with nothing wired to it."""
         self.clock = clock
         self.read_rom = read_rom
+        self.read_pin = read_pin or (lambda pin: True)
         self.roms = list(roms)  # what a 1-Wire search finds; `h` lists them
-        self.pins = list(pins)  # the pins that may drive an output
+        self.pins = list(pins)  # the pins a slot may use: an output drives one, an input reads one
         self.board = board
         self.version = version
         self.edges: list[PinEdge] = []
-        self.slots: dict[int, SensorSlot | OutputSlot] = {}  # kept across boots, like EEPROM
+        self.slots: dict[int, Slot] = {}  # kept across boots, like EEPROM
         self._outputs_cache: dict[int, OutputSlot] | None = None  # rebuilt when a slot changes
-        self._sorted_cache: list[tuple[int, str, SensorSlot | OutputSlot]] | None = None
+        self._sorted_cache: list[tuple[int, str, Slot]] | None = None
         self._relays: dict[int, _Relay] = {pin: _Relay() for pin in self.pins}
         self._booted = False
         self._boot_ms = 0
@@ -344,7 +369,7 @@ class SimulatedFirmware:
                 or any(c not in "0123456789abcdefABCDEF" for c in rom)
             ):
                 raise CommandError("bad_config", MSG_ONEWIRE)
-            new: SensorSlot | OutputSlot | None = SensorSlot(rom.upper(), _offset_c100(body.get("offset", 0)))
+            new: Slot | None = SensorSlot(rom.upper(), _offset_c100(body.get("offset", 0)))
         elif kind == "output":
             _only_keys(body, ("slot", "kind", "pin", "invert", "min_on_s", "min_off_s", "group", "dead_s"))
             pin = body.get("pin")
@@ -358,12 +383,16 @@ class SimulatedFirmware:
                 group=_int_field(body, "group", 0, MAX_GROUP, 0, MSG_GROUP),
                 dead_s=_int_field(body, "dead_s", 0, MAX_TIME_S, 0, _time_msg("dead_s")),
             )
-            outputs = self._outputs()
-            for other, config in outputs.items():
-                if other != slot and config.pin == pin:
-                    raise CommandError("bad_config", f"pin {pin} is used by slot {other}")
-            if slot not in outputs and len(outputs) >= MAX_OUTPUTS:
+            self._pin_free(slot, pin)
+            if slot not in self._outputs() and len(self._outputs()) >= MAX_OUTPUTS:
                 raise CommandError("bad_config", MSG_TOO_MANY_OUTPUTS)
+        elif kind == "input":
+            _only_keys(body, ("slot", "kind", "pin", "invert"))
+            pin = body.get("pin")
+            if not _is_int(pin) or pin not in self.pins:
+                raise CommandError("bad_config", MSG_PIN)
+            new = InputSlot(pin=pin, invert=_bool_field(body, "invert", False, MSG_INVERT))
+            self._pin_free(slot, pin)
         elif kind == "none":
             _only_keys(body, ("slot", "kind"))
             new = None
@@ -378,6 +407,12 @@ class SimulatedFirmware:
             return {"slot": slot, "kind": "none"}
         self.slots[slot] = new
         return new.as_json(slot)
+
+    def _pin_free(self, slot: int, pin: int) -> None:
+        """One slot per pin, output or input."""
+        for other, config in sorted(self.slots.items()):
+            if other != slot and isinstance(config, OutputSlot | InputSlot) and config.pin == pin:
+                raise CommandError("bad_config", f"pin {pin} is used by slot {other}")
 
     def _set_output(self, body: dict[str, Any], now: int) -> dict[str, Any]:
         slot = self._slot_number(body)
@@ -402,13 +437,19 @@ class SimulatedFirmware:
     def _reading(self, now: int) -> dict[str, Any]:
         sensors: dict[str, float | None] = {}
         outputs: dict[str, dict[str, Any]] = {}
+        inputs: dict[str, bool] = {}
         for slot, key, config in self._sorted_slots():
             if isinstance(config, SensorSlot):
                 sensors[key] = self._sensor_value(config, now)
-            else:
+            elif isinstance(config, OutputSlot):
                 _, hold_ms = self._hold(slot, config, now)
                 outputs[key] = {"on": self._relays[config.pin].on, "hold_s": _ceil_s(hold_ms)}
-        return {"s": sensors, "o": outputs}
+            else:
+                inputs[key] = config.active(bool(self.read_pin(config.pin)))
+        reading: dict[str, Any] = {"s": sensors, "o": outputs}
+        if inputs:  # only then: a board without inputs answers as protocol.md §5 shows
+            reading["i"] = inputs
+        return reading
 
     def _sensor_value(self, config: SensorSlot, now: int) -> float | None:
         raw = self.read_rom(config.rom)
@@ -474,7 +515,7 @@ class SimulatedFirmware:
         self.edges.append(PinEdge(now / 1000, slot, config.pin, on))
 
     # -- helpers --------------------------------------------------------------------------
-    def _sorted_slots(self) -> list[tuple[int, str, SensorSlot | OutputSlot]]:
+    def _sorted_slots(self) -> list[tuple[int, str, Slot]]:
         if self._sorted_cache is None:  # every `t` walks them in order; changed only by `c`
             self._sorted_cache = [(slot, str(slot), c) for slot, c in sorted(self.slots.items())]
         return self._sorted_cache

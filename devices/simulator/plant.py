@@ -166,10 +166,15 @@ class FridgePlant(_Ambient):
 
     # -- inputs ----------------------------------------------------------------------------
     def open_door(self, duration_s: float = 120.0) -> None:
-        """Open the door now for `duration_s` seconds of plant time (a longer one extends it)."""
-        if duration_s < 0:
+        """Open the door now for `duration_s` seconds of plant time (a longer one extends it;
+        `math.inf` leaves it open until `close_door`)."""
+        if not duration_s >= 0:  # also NaN
             raise ValueError("duration_s must not be negative")
         self.door_open_until_s = max(self.door_open_until_s, self.t + duration_s)
+
+    def close_door(self) -> None:
+        """Shut the door now, however long it was opened for."""
+        self.door_open_until_s = min(self.door_open_until_s, self.t)
 
     @property
     def door_open(self) -> bool:

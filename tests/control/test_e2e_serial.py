@@ -1,7 +1,8 @@
 """End to end: the real server and its real serial driver control the simulated board
 running as its own process on a pseudo-terminal, 20 times faster than real time. The
 board's own pin-edge log is audited afterwards: no min on/off or dead-time violation, never
-heater and cooler together, and everything off when the server stops."""
+heater and cooler together, the fan with the compressor and its after-run, and everything
+off when the server stops."""
 
 import asyncio
 import contextlib
@@ -22,6 +23,7 @@ from tests.helpers import REPO, chamber_record, connect, http
 
 SPEED = 20
 DEAD_S = 300  # shorter than the default 600 s to keep the test short; audited as configured
+FAN_AFTER_S = 60
 
 
 @pytest.fixture
@@ -43,7 +45,7 @@ def simulator(tmp_path):
 
 
 def read_edges(path):
-    roles = {5: "cool", 6: "heat"}
+    roles = {5: "cool", 6: "heat", 4: "fan"}
     edges = [json.loads(line) for line in path.read_text().splitlines()]
     return [(edge["t"], roles[edge["pin"]], edge["on"]) for edge in edges]
 
@@ -78,7 +80,7 @@ async def test_the_server_drives_a_serial_board_within_every_relay_rule(server, 
             "name": "Lager",
             "mode": "beer",
             "beer_setpoint": 10.0,
-            "tuning": {"dead_s": DEAD_S, "direction_hold_s": 0},
+            "tuning": {"dead_s": DEAD_S, "direction_hold_s": 0, "fan_after_s": FAN_AFTER_S},
         },
     )
     assert status == 201, chamber
@@ -89,6 +91,7 @@ async def test_the_server_drives_a_serial_board_within_every_relay_rule(server, 
     ] + [
         {"name": "compressor", "function": "cool", "hardware": "pin", "address": "5", "slot": 4},
         {"name": "heater", "function": "heat", "hardware": "pin", "address": "6", "slot": 5},
+        {"name": "fan", "function": "fan", "hardware": "pin", "address": "4", "slot": 6},
     ]
     for device in devices:
         status, reply = await http(server, "POST", "/api/devices", {"chamber_id": chamber["id"], **device})
@@ -109,9 +112,11 @@ async def test_the_server_drives_a_serial_board_within_every_relay_rule(server, 
 
     for _ in range(100):  # the simulator appends each edge within a few ms
         edges = read_edges(edges_path)
-        if len(edges) >= 4 and not edges[-1][2]:
+        if len(edges) >= 6 and not edges[-1][2]:
             break
         await asyncio.sleep(0.05)
+    fan = [(t, on) for t, output, on in edges if output == "fan"]
+    edges = [edge for edge in edges if edge[1] != "fan"]
     # the heater is time-proportioned on a 10 s window: it may have cycled since
     assert [(output, on) for _, output, on in edges[:3]] == [("cool", True), ("cool", False), ("heat", True)]
     assert {output for _, output, _ in edges[3:]} <= {"heat"} and edges[-1][1:] == ("heat", False)
@@ -129,6 +134,11 @@ async def test_the_server_drives_a_serial_board_within_every_relay_rule(server, 
     assert both_on_seconds(trace).value == 0
     cool_on, cool_off, heat_on = edges[0][0], edges[1][0], edges[2][0]
     assert cool_on >= 300 and cool_off - cool_on >= 180 and heat_on - cool_off >= DEAD_S
+    # the fan came on in the compressor's tick and ran FAN_AFTER_S after it, never holding
+    # back the heater (its slot is in no interlock group); one simulated second is one tick
+    assert [on for _, on in fan] == [True, False], fan
+    (fan_on, _), (fan_off, _) = fan
+    assert abs(fan_on - cool_on) <= 1.5 and abs(fan_off - (cool_off + FAN_AFTER_S)) <= 1.5
 
 
 @pytest.fixture

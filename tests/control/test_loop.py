@@ -11,7 +11,7 @@ from devices.simulator.probes import rom_for
 from tests.helpers import assert_error, chamber_record, connect, http
 
 
-async def make_chamber(server, mode="beer", speed=10):
+async def make_chamber(server, mode="beer", speed=10, extra_devices=(), alarm_limits=None):
     _, controller = await http(
         server,
         "POST",
@@ -22,7 +22,13 @@ async def make_chamber(server, mode="beer", speed=10):
         server,
         "POST",
         "/api/chambers",
-        {"controller_id": controller["id"], "name": "Ale", "mode": mode, "beer_setpoint": 18.0},
+        {
+            "controller_id": controller["id"],
+            "name": "Ale",
+            "mode": mode,
+            "beer_setpoint": 18.0,
+            "alarm_limits": alarm_limits or {},
+        },
     )
     devices = [
         {
@@ -56,6 +62,7 @@ async def make_chamber(server, mode="beer", speed=10):
             "min_off_s": 300,
         },
         {"name": "heater", "function": "heat", "hardware": "pin", "address": "6", "slot": 5},
+        *extra_devices,
     ]
     for device in devices:
         status, reply = await http(server, "POST", "/api/devices", {"chamber_id": chamber["id"], **device})
@@ -88,6 +95,56 @@ async def test_a_simulated_chamber_is_controlled_and_its_ticks_are_published(ser
     assert record["cool_duty"] > 0 and record["heat_duty"] == 0
     assert record["state"] in ("dead_time", "waiting_min_off", "cooling")
     assert record["holds"].get("cool", 0) > 0 or record["cool"]
+
+
+SWITCHES = [  # the simulated board's switches (devices/simulator/board.py SWITCH_PINS)
+    {"name": "door", "function": "door", "hardware": "pin", "address": "7", "slot": 6},
+    {"name": "float", "function": "level_high", "hardware": "pin", "address": "8", "slot": 7},
+    {"name": "flame", "function": "pilot_light", "hardware": "pin", "address": "9", "slot": 8},
+]
+SWITCH_ALARMS = {
+    "door_open": ("door", True),
+    "high_level": ("level_high", True),
+    "pilot_light_out": ("pilot_light", False),
+}
+
+
+async def switch_alarms(server, chamber_id: int) -> dict[str, str]:
+    _, alarms = await http(server, "GET", f"/api/alarms?source=chamber/{chamber_id}")
+    return {a["code"]: a["state"] for a in alarms if a["code"] in SWITCH_ALARMS}
+
+
+async def until_alarms(server, chamber_id: int, states: set[str]) -> dict[str, str]:
+    for _ in range(80):
+        alarms = await switch_alarms(server, chamber_id)
+        if len(alarms) == len(SWITCH_ALARMS) and set(alarms.values()) == states:
+            return alarms
+        await asyncio.sleep(0.25)
+    raise AssertionError(f"switch alarms never {states}: {alarms}")
+
+
+@pytest.mark.gen_test(timeout=90)
+async def test_the_simulators_door_level_and_pilot_raise_and_clear_their_alarms_through_the_server(server):
+    chamber = await make_chamber(server, extra_devices=SWITCHES, alarm_limits={"switch_delay_s": 1})
+    client = await connect(server)
+    await client.request({"action": "subscribe", "channel": f"chamber/{chamber['id']}/data"})
+    rest = {"door": False, "level_high": False, "pilot_light": True}
+    record = await chamber_record(client, chamber["id"], lambda r: r["switches"] == rest)
+    assert record["fan"] is False  # no fan wired: off, like an unwired heater
+    assert await switch_alarms(server, chamber["id"]) == {}
+    [controller] = server.control.controllers.values()
+    for switch, alarm_state in SWITCH_ALARMS.values():  # open the door, raise the level, blow out the pilot
+        reply = await controller.driver.request("x", {"switch": switch, "active": alarm_state})
+        assert reply.body["switch"] == switch
+    await chamber_record(
+        client, chamber["id"], lambda r: r["switches"] == {k: not v for k, v in rest.items()}
+    )
+    raised = await until_alarms(server, chamber["id"], {"active_unacknowledged"})
+    assert set(raised) == set(SWITCH_ALARMS)
+    for switch, alarm_state in SWITCH_ALARMS.values():  # shut, lower, relight
+        await controller.driver.request("x", {"switch": switch, "active": not alarm_state})
+    await until_alarms(server, chamber["id"], {"cleared_unacknowledged"})
+    await chamber_record(client, chamber["id"], lambda r: r["switches"] == rest)
 
 
 @pytest.mark.gen_test(timeout=60)

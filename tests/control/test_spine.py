@@ -98,7 +98,9 @@ async def test_a_hung_board_never_delays_another_controllers_ticks(server):
     transport = controller_of(server, hung["id"]).driver._transport
     transport.write = lambda data: None
     arrivals = await tick_times(client, healthy["id"], 6.0)
-    assert len(arrivals) >= 5 and largest_gap(arrivals) < 1.0 + 0.1
+    # waiting on A's 1 s request timeout would make B's gaps 2 s; half of that is slack
+    # for a loaded machine, not a blocked tick
+    assert len(arrivals) >= 5 and largest_gap(arrivals) < 1.0 + 0.5
 
 
 @pytest.mark.gen_test(timeout=90)

@@ -155,3 +155,39 @@ async def test_something_that_is_not_a_maelstrom_board_is_refused():
     with pytest.raises(asyncio.TimeoutError):
         await driver.wait_online(0.3)
     await driver.stop()
+
+
+@pytest.mark.gen_test
+async def test_switch_inputs_are_read_and_a_bad_one_is_garbage_not_a_reading():
+    reply = b'T:{"s":{"1":21.5},"o":{},"i":{"6":true,"7":"yes","8":false}}\n'
+    driver, transport, events = await online_driver({"t": reply, "c": b'C:{"slot":6,"kind":"input"}\n'})
+    await driver.configure({"slot": 6, "kind": "input", "pin": 7, "invert": False})
+    assert transport.sent[-1] == b'c{"slot":6,"kind":"input","pin":7,"invert":false}\n'
+    reading = await driver.read()
+    assert reading.inputs == {6: True, 8: False} and reading.sensors == {1: 21.5}
+    [garbage] = [event for event in events if event.kind == "garbage"]
+    assert "input '7'" in garbage.detail["reason"]
+    await driver.stop()
+
+
+@pytest.mark.gen_test
+async def test_a_board_that_refuses_an_input_slot_still_comes_online_and_says_so():
+    # firmware older than input slots: "kind must be sensor, output or none"
+    refused = b'E:{"code":"bad_config","msg":"kind must be sensor, output or none"}\n'
+    transport = ScriptedTransport({"n": IDENTITY, "c": refused})
+    events = []
+    driver = BoardDriver(lambda: transport, request_timeout_s=0.2, on_event=events.append)
+    driver.slots = {7: {"slot": 7, "kind": "input", "pin": 7, "invert": False}}
+    driver.start()
+    await driver.wait_online(2)
+    [log] = [event for event in events if event.kind == "log"]
+    assert log.detail["level"] == "W" and "input slot 7 refused" in log.detail["msg"]
+    await driver.stop()
+    # a refused output still keeps the board offline: control without it is not safe
+    transport = ScriptedTransport({"n": IDENTITY, "c": refused})
+    driver = BoardDriver(lambda: transport, request_timeout_s=0.2, backoff_s=(0.05, 0.05))
+    driver.slots = {3: {"slot": 3, "kind": "output", "pin": 5}}
+    driver.start()
+    with pytest.raises(asyncio.TimeoutError):
+        await driver.wait_online(0.3)
+    await driver.stop()

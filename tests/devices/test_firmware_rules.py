@@ -75,6 +75,7 @@ def run_python(scenario: str, firmware: type[SimulatedFirmware] = SimulatedFirmw
     pins = list(DEFAULT_PINS)
     roms: list[str] = []
     readings: dict[str, float | None] = {}
+    levels: dict[int, bool] = {}  # pin -> high; a pin nothing pulls low reads high (pull-up)
     board: SimulatedFirmware | None = None
     out: list[str] = []
 
@@ -95,12 +96,16 @@ def run_python(scenario: str, firmware: type[SimulatedFirmware] = SimulatedFirmw
             readings[args[0]] = _reading(args[1]) if len(args) > 1 else 20.0
         elif word == "sensor":
             readings[args[0]] = _reading(args[1])
+        elif word == "input":
+            if args[1] not in ("high", "low"):
+                raise ValueError("input level must be high or low")
+            levels[int(args[0])] = args[1] == "high"
         elif word == "at":
             now_ms = _ms(rest)
             lines = board.poll() if board else []
         elif word == "boot":
             if board is None:
-                board = firmware(clock, read_rom, roms, pins, "host")
+                board = firmware(clock, read_rom, roms, pins, "host", read_pin=lambda p: levels.get(p, True))
             lines = board.boot(rest)
         elif word == "send":
             lines = board.handle(rest.encode("ascii"))
@@ -263,6 +268,7 @@ def test_there_are_scenarios_for_every_rule():
         assert f'"code":"{code}"' in text
     for directive in ("expect_pin", "expect_edge", "expect_log W dead-man", "never_together", "send_padded"):
         assert directive in text
+    assert '"kind":"input"' in text and '"i":{' in text and "input 7 low" in text
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda path: path.stem)
@@ -299,6 +305,21 @@ def test_a_firmware_without_min_off_fails_the_scenarios(tmp_path: Path):
     assert any("on together" in failure or "unexpected edge" in failure for failure in failures)
 
 
+def test_an_input_read_the_wrong_way_round_fails_the_scenario():
+    """The inputs scenario catches a board that reports a closed contact as open."""
+
+    class Inverted(SimulatedFirmware):
+        def _reading(self, now):  # type: ignore[no-untyped-def]
+            reading = super()._reading(now)
+            if "i" in reading:
+                reading["i"] = {slot: not active for slot, active in reading["i"].items()}
+            return reading
+
+    text = (FIRMWARE / "scenarios" / "inputs.txt").read_text()
+    failures = check(text, run_python(text, Inverted))
+    assert any('"i":' in failure for failure in failures), failures
+
+
 def _random_line(rng: random.Random) -> str:
     """A command that is usually valid, sometimes out of range, sometimes mangled."""
     pick = rng.choice
@@ -312,6 +333,13 @@ def _random_line(rng: random.Random) -> str:
         ]
     elif letter == "w":
         fields = [("s", pick(["1", "2", "4", "30", "600", "601", "0", "2.5"]))]
+    elif letter == "c" and rng.random() < 0.25:
+        fields = [
+            ("slot", pick(["1", "2", "6", "7", "8", "3"])),
+            ("kind", pick(['"input"'] * 6 + ['"none"', '"Input"'])),
+            ("pin", pick(["7", "4", "5", "2", "13", "7.0", '"7"'])),
+            ("invert", pick(["true", "false", "null", "0"])),
+        ]
     elif letter == "c" and rng.random() < 0.5:
         offset = pick(["-0.125", "0.145", "1e-1", "5.005", "4.9999", "-5.0049", "1e999", '"1"', "2"])
         rom = pick(['"28FF4A1B05160352"', '"28ff4a1b05160352"', '"28FF4A1B0516035"', '"\\u00e9"'])
@@ -346,26 +374,34 @@ def test_python_and_cpp_agree_on_random_command_lines(cpp_runner: Path, tmp_path
     now_ms = 0
     for _ in range(4000):
         now_ms += rng.choice([0, 1, 250, 999, 1000, 3000])
+        if rng.random() < 0.1:  # a switch opens or closes on one of the pins
+            lines.append(f"input {rng.choice([2, 4, 5, 7])} {rng.choice(['high', 'low'])}")
         lines.append(f"at {now_ms / 1000:.3f} send {_random_line(rng)}")
     scenario = tmp_path / "random.txt"
     scenario.write_text("\n".join(lines) + "\n")
     _assert_same_transcripts(run_python(scenario.read_text()), run_cpp(cpp_runner, scenario))
 
 
-def test_the_longest_replies_fit_in_a_line():
-    """Slots and outputs are limited so that a T: reply can never exceed MAX_LINE."""
+@pytest.mark.parametrize("rest", ["sensors", "inputs", "mixed"])
+def test_the_longest_replies_fit_in_a_line(rest: str):
+    """Slots and outputs are limited so that a T: reply can never exceed MAX_LINE, whatever
+    the slots left beside the outputs hold: sensors, inputs (the `i` table) or both."""
     board = SimulatedFirmware(
-        lambda: 0.0, lambda rom: -55.0, [f"28{i:014X}" for i in range(10)], list(range(20))
+        lambda: 0.0, lambda rom: -55.0, [f"28{i:014X}" for i in range(10)], list(range(20)), read_pin=bool
     )
     board.boot()
     outputs = [{"kind": "output", "pin": 10 + slot, "min_off_s": 86400} for slot in range(1, MAX_OUTPUTS + 1)]
     sensors = [{"kind": "sensor", "onewire": f"28{slot:014X}", "offset": -4.99} for slot in range(MAX_SLOTS)]
-    for slot, config in enumerate(outputs + sensors, start=1):
+    inputs = [{"kind": "input", "pin": slot, "invert": False} for slot in range(1, MAX_SLOTS)]  # pin 0 high
+    others = {"sensors": sensors, "inputs": inputs, "mixed": [inputs[0], sensors[0]]}[rest]
+    for slot, config in enumerate(outputs + others, start=1):
         if slot <= MAX_SLOTS:
             assert board.handle(b"c" + json.dumps({"slot": slot, **config}).encode())[0].startswith(b"C:")
     for letter in (b"t", b"h", b"n"):
         (reply,) = board.handle(letter)
         assert len(reply) <= MAX_LINE + 1, reply
+    if rest != "sensors":
+        assert b'"i":{' in board.handle(b"t")[0]
 
 
 def test_the_core_has_no_arduino_headers():

@@ -2,6 +2,7 @@
 same board on a virtual clock runs days of plant time in a test."""
 
 import asyncio
+import json
 
 import pytest
 
@@ -58,3 +59,74 @@ def test_cooling_on_the_virtual_clock_pulls_the_beer_down_and_every_edge_is_reco
     beer = board.plant.temperatures()["beer"]
     assert beer < 5.0
     assert [(edge.pin, edge.on) for edge in board.firmware.edges] == [(5, True)]
+
+
+INPUTS = [
+    b'c{"slot":6,"kind":"input","pin":7}',  # door contact
+    b'c{"slot":7,"kind":"input","pin":8}',  # high-level float switch
+    b'c{"slot":8,"kind":"input","pin":9}',  # flame sensor
+]
+
+
+def _inputs(board: SimulatedBoard) -> dict[str, bool]:
+    (reply,) = board.handle(b"t")
+    return json.loads(reply[2:])["i"]
+
+
+@pytest.mark.parametrize("plant", ["fridge", "kettle"])
+def test_the_simulated_switches_read_on_their_pins_and_are_set_by_x_commands(plant):
+    board = SimulatedBoard(plant, seed=1)
+    for line in INPUTS:
+        assert board.handle(line)[0].startswith(b"C:")
+    assert _inputs(board) == {"6": False, "7": False, "8": True}  # door shut, level low, pilot lit
+    for switch, active in (("door", True), ("level_high", True), ("pilot_light", False)):
+        reply = board.handle(
+            b'x{"switch":"%s","active":%s}' % (switch.encode(), b"true" if active else b"false")
+        )
+        assert json.loads(reply[0][2:]) == {"switch": switch, "active": active, "for_s": None}
+    board.advance(3600)  # set without for_s: they stay so until set back
+    assert _inputs(board) == {"6": True, "7": True, "8": False}
+    assert board.snapshot()["switches"] == {"door": True, "level_high": True, "pilot_light": False}
+    board.set_switch("door", False)
+    board.set_switch("level_high", False)
+    board.set_switch("pilot_light", True)
+    assert _inputs(board) == {"6": False, "7": False, "8": True}
+    # timed: the pilot out for 30 s, the door open for 60 s (the door fault does the same)
+    board.set_switch("pilot_light", False, for_s=30)
+    board.inject("door", for_s=60)
+    board.advance(29)
+    assert _inputs(board) == {"6": True, "7": False, "8": False}
+    board.advance(1)
+    assert _inputs(board) == {"6": True, "7": False, "8": True}
+    board.advance(30)
+    assert _inputs(board) == {"6": False, "7": False, "8": True}
+
+
+def test_the_open_door_of_the_fridge_is_its_plants_door_with_the_air_exchange():
+    board = SimulatedBoard("fridge", seed=1)
+    board.set_switch("door", True)
+    assert board.plant.door_open
+    board.advance(600)
+    assert board.plant.door_open  # open until shut
+    board.set_switch("door", False)
+    assert not board.plant.door_open and board.plant.door_energy_j != 0
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        b'x{"switch":"flood","active":true}',
+        b'x{"switch":"door","active":1}',
+        b'x{"switch":"door"}',
+        b'x{"switch":"door","active":true,"for_s":-1}',
+        b'x{"switch":"door","active":true,"for_s":"60"}',
+        b'x{"switch":"door","active":true,"colour":"red"}',
+        b'x{"switch":"door","active":true,"for_s":1e999}',
+    ],
+)
+def test_a_bad_switch_command_is_refused_and_changes_nothing(line):
+    board = SimulatedBoard("fridge", seed=1)
+    before = board.snapshot()["switches"]
+    (reply,) = board.handle(line)
+    assert reply.startswith(b"E:"), reply
+    assert board.snapshot()["switches"] == before

@@ -3,7 +3,7 @@
 import pytest
 
 from devices.driver import parse_reading
-from devices.protocol import BadLine, Line, LineSplitter, encode, parse_line
+from devices.protocol import BadLine, Line, LineSplitter, encode, input_config, parse_line
 
 
 def test_commands_and_replies_round_trip():
@@ -63,3 +63,44 @@ def test_reading_keeps_valid_values_and_reports_the_rest():
     assert list(reading.outputs) == [3]
     assert reading.outputs[3].hold_s == 120
     assert len(problems) == 6
+
+
+def test_inputs_are_read_from_the_i_table():
+    problems = []
+    reading = parse_reading({"s": {}, "o": {}, "i": {"6": True, "7": False}}, problems)
+    assert reading.inputs == {6: True, 7: False} and problems == []
+    # a board without input slots (or older firmware) sends no `i`: nothing read, nothing wrong
+    reading = parse_reading({"s": {"1": 19.5}, "o": {}}, problems)
+    assert reading.inputs == {} and problems == []
+
+
+@pytest.mark.parametrize(
+    ("table", "kept", "why"),
+    [
+        ({"6": 1}, {}, "not true or false"),
+        ({"6": "true"}, {}, "not true or false"),
+        ({"6": None}, {}, "not true or false"),
+        ({"6": {"on": True}}, {}, "not true or false"),
+        ({"0": True, "7": True}, {7: True}, "slot 1-32"),
+        ({"33": False, "x": True, "7": False}, {7: False}, "slot 1-32"),
+        ([True], {}, "'i' is not an object"),
+        ("open", {}, "'i' is not an object"),
+        (None, {}, "'i' is not an object"),
+    ],
+)
+def test_a_bad_input_value_is_a_problem_and_no_reading(table, kept, why):
+    problems = []
+    reading = parse_reading({"s": {"1": 19.5}, "o": {}, "i": table}, problems)
+    assert reading.inputs == kept
+    assert problems and all(why in problem for problem in problems)
+    assert reading.sensors == {1: 19.5}  # the rest of the reply is still used
+
+
+def test_an_input_line_parses_and_an_input_config_is_checked():
+    line = parse_line(b'T:{"s":{},"o":{},"i":{"7":true}}')
+    assert line == Line("T", {"s": {}, "o": {}, "i": {"7": True}})
+    assert encode("c", input_config(7, 7)) == b'c{"slot":7,"kind":"input","pin":7,"invert":false}\n'
+    assert input_config(8, 2, True)["invert"] is True
+    for bad in ((0, 7, False), (7, -1, False), (7, 256, False), (7, True, False), (7, "7", False), (7, 7, 1)):
+        with pytest.raises(ValueError):
+            input_config(*bad)

@@ -20,6 +20,7 @@ bool sameConfig(const SlotConfig& a, const SlotConfig& b) {
     return x.pin == y.pin && x.invert == y.invert && x.group == y.group && x.minOnS == y.minOnS &&
            x.minOffS == y.minOffS && x.deadS == y.deadS;
   }
+  if (a.kind == KIND_INPUT) return a.input.pin == b.input.pin && a.input.invert == b.input.invert;
   if (a.kind == KIND_SENSOR) {
     for (uint8_t i = 0; i < 8; ++i) {
       if (a.sensor.rom[i] != b.sensor.rom[i]) return false;
@@ -57,9 +58,7 @@ void BoardRules::boot(uint32_t now) {
     relays_[i].pendingOff = false;
     relays_[i].changedMs = now;  // min off and dead time count from boot
   }
-  for (uint8_t n = 1; n <= MAX_SLOTS; ++n) {
-    if (slot(n).kind == KIND_OUTPUT) drive(n);
-  }
+  for (uint8_t n = 1; n <= MAX_SLOTS; ++n) setUp(n);
   deadmanMs_ = 0;
   tripped_ = false;
   powerUpWindow_ = true;
@@ -127,25 +126,48 @@ uint32_t BoardRules::elapsed(const Relay& r, uint32_t now) const {
   return since > AGE_MS ? AGE_MS : since;
 }
 
+namespace {
+
+// The pin an output or input slot uses; false for a sensor or a free slot.
+bool slotPin(const SlotConfig& config, uint8_t& pin) {
+  if (config.kind == KIND_OUTPUT) {
+    pin = config.output.pin;
+    return true;
+  }
+  if (config.kind == KIND_INPUT) {
+    pin = config.input.pin;
+    return true;
+  }
+  return false;
+}
+
+}  // namespace
+
 ConfigResult BoardRules::configure(uint8_t number, const SlotConfig& config, uint8_t& other) {
   SlotConfig& current = slots_[number - 1];
-  if (config.kind == KIND_OUTPUT) {
-    uint8_t outputs = 0;
-    for (uint8_t n = 1; n <= MAX_SLOTS; ++n) {
-      if (slot(n).kind != KIND_OUTPUT) continue;
-      ++outputs;
-      if (n != number && slot(n).output.pin == config.output.pin) {
+  uint8_t pin = 0;
+  if (slotPin(config, pin)) {
+    for (uint8_t n = 1; n <= MAX_SLOTS; ++n) {  // one slot per pin, output or input
+      uint8_t used = 0;
+      if (n != number && slotPin(slot(n), used) && used == pin) {
         other = n;
         return CONFIG_PIN_USED;
       }
+    }
+  }
+  if (config.kind == KIND_OUTPUT) {
+    uint8_t outputs = 0;
+    for (uint8_t n = 1; n <= MAX_SLOTS; ++n) {
+      if (slot(n).kind == KIND_OUTPUT) ++outputs;
     }
     if (current.kind != KIND_OUTPUT && outputs >= MAX_OUTPUTS) return CONFIG_TOO_MANY_OUTPUTS;
   }
   if (sameConfig(current, config)) return CONFIG_OK;
   if (outputOn(number)) return CONFIG_OUTPUT_ON;
-  if (current.kind == KIND_OUTPUT) driver_.releasePin(current.output.pin);
+  uint8_t released = 0;
+  if (slotPin(current, released)) driver_.releasePin(released);
   current = config;
-  if (current.kind == KIND_OUTPUT) drive(number);
+  setUp(number);
   return CONFIG_OK;
 }
 
@@ -218,6 +240,12 @@ void BoardRules::request(uint8_t number, bool on, uint32_t now) {
   Relay& own = *relay(slot(number).output.pin);
   if (on) own.pendingOff = false;  // the host wants it on: the dead-man's deferred off is void
   if (on != own.on && hold(number, now).why == WHY_NONE) switchOutput(number, on, now);
+}
+
+void BoardRules::setUp(uint8_t number) {
+  const SlotConfig& config = slot(number);
+  if (config.kind == KIND_OUTPUT) drive(number);
+  if (config.kind == KIND_INPUT) driver_.inputPin(config.input.pin);
 }
 
 void BoardRules::drive(uint8_t number) {

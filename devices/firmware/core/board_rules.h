@@ -1,6 +1,7 @@
 // The board's safety rules, free of any hardware: outputs off at boot, min on / min off per
 // output, at most one output on per group with a dead time between them, the dead-man, and
-// sensor readings that cannot be trusted. Time is a uint32_t count of milliseconds passed in
+// sensor readings that cannot be trusted. Input slots (switches) share the board's pins with
+// the outputs, one slot per pin. Time is a uint32_t count of milliseconds passed in
 // by the caller; it may wrap (every 49.7 days) as long as tick() runs at least once a day.
 //
 // The same rules run in Python (devices/simulator/firmware.py); the scenarios in
@@ -20,7 +21,7 @@ const uint32_t POWER_UP_MS = 10000UL;  // a DS18B20 may read 85 °C this long af
 const int32_t NO_ANSWER_E4 = -1270000L;  // -127 °C in 1e-4 °C: the probe did not answer
 const int32_t POWER_ON_E4 = 850000L;  // 85 °C in 1e-4 °C: the scratchpad's reset value
 
-enum SlotKind { KIND_NONE = 0, KIND_SENSOR = 1, KIND_OUTPUT = 2 };
+enum SlotKind { KIND_NONE = 0, KIND_SENSOR = 1, KIND_OUTPUT = 2, KIND_INPUT = 3 };
 enum Why { WHY_NONE, WHY_MIN_ON, WHY_MIN_OFF, WHY_INTERLOCK, WHY_DEAD_TIME };
 
 struct OutputConfig {
@@ -32,6 +33,15 @@ struct OutputConfig {
   uint32_t deadS;
 };
 
+// A switch on a pin with the pull-up on: a closed contact pulls the pin low and reads active;
+// `invert` for a normally-closed switch (active when the contact is open, the pin high).
+struct InputConfig {
+  uint8_t pin;
+  bool invert;
+};
+
+inline bool inputActive(const InputConfig& config, bool pinHigh) { return pinHigh == config.invert; }
+
 struct SensorConfig {
   uint8_t rom[8];
   int16_t offsetC100;  // calibration offset, hundredths of °C
@@ -41,6 +51,7 @@ struct SlotConfig {
   uint8_t kind;  // SlotKind
   OutputConfig output;
   SensorConfig sensor;
+  InputConfig input;
 };
 
 bool sameConfig(const SlotConfig& a, const SlotConfig& b);
@@ -61,7 +72,8 @@ struct Hold {
 class PinDriver {
  public:
   virtual void drivePin(uint8_t pin, bool high) = 0;
-  virtual void releasePin(uint8_t pin) = 0;
+  virtual void releasePin(uint8_t pin) = 0;  // back to a plain input, no pull-up
+  virtual void inputPin(uint8_t pin) = 0;  // an input with its pull-up on, for a switch
   virtual void outputChanged(uint32_t now, uint8_t slot, uint8_t pin, bool on) = 0;
 
  protected:
@@ -86,7 +98,7 @@ class BoardRules {
   uint8_t pinCount() const { return pinCount_; }
   const SlotConfig& slot(uint8_t number) const { return slots_[number - 1]; }
   // Checks a new configuration for a slot against the others and applies it; `other` names
-  // the slot already using the pin. Field ranges are the caller's to check.
+  // the slot (output or input) already using the pin. Field ranges are the caller's to check.
   ConfigResult configure(uint8_t number, const SlotConfig& config, uint8_t& other);
 
   bool outputOn(uint8_t number) const;
@@ -118,6 +130,7 @@ class BoardRules {
   const Relay* relay(uint8_t pin) const;
   uint32_t elapsed(const Relay& relay, uint32_t now) const;
   void drive(uint8_t number);
+  void setUp(uint8_t number);  // drive an output's pin, or pull an input's up
   void switchOutput(uint8_t number, bool on, uint32_t now);
 
   SlotConfig slots_[MAX_SLOTS];

@@ -13,6 +13,7 @@ MAELSTROM_TEXT(kWhy, "why");
 MAELSTROM_TEXT(kHold, "hold_s");
 MAELSTROM_TEXT(kS, "s");
 MAELSTROM_TEXT(kO, "o");
+MAELSTROM_TEXT(kI, "i");
 MAELSTROM_TEXT(kOnewire, "onewire");
 MAELSTROM_TEXT(kOffset, "offset");
 MAELSTROM_TEXT(kPin, "pin");
@@ -24,6 +25,7 @@ MAELSTROM_TEXT(kGroup, "group");
 MAELSTROM_TEXT(kDead, "dead_s");
 MAELSTROM_TEXT(kSensor, "sensor");
 MAELSTROM_TEXT(kOutput, "output");
+MAELSTROM_TEXT(kInput, "input");
 MAELSTROM_TEXT(kNone, "none");
 MAELSTROM_TEXT(kReason, "reason");
 MAELSTROM_TEXT(kPower, "power");
@@ -56,10 +58,10 @@ MAELSTROM_TEXT(kMsgTooMany, "too many keys");
 MAELSTROM_TEXT(kMsgUnknown, "unknown command");
 MAELSTROM_TEXT(kMsgUnexpected, "unexpected key");
 MAELSTROM_TEXT(kMsgSlot, "slot must be an integer 1-8");
-MAELSTROM_TEXT(kMsgKind, "kind must be sensor, output or none");
+MAELSTROM_TEXT(kMsgKind, "kind must be sensor, output, input or none");
 MAELSTROM_TEXT(kMsgOnewire, "onewire must be 16 hex digits");
 MAELSTROM_TEXT(kMsgOffset, "offset must be a number -5..5");
-MAELSTROM_TEXT(kMsgPin, "pin must be one of the board's output pins");
+MAELSTROM_TEXT(kMsgPin, "pin must be one of the board's pins");
 MAELSTROM_TEXT(kMsgInvert, "invert must be true or false");
 MAELSTROM_TEXT(kMsgMinOn, "min_on_s must be an integer 0-86400");
 MAELSTROM_TEXT(kMsgMinOff, "min_off_s must be an integer 0-86400");
@@ -160,6 +162,9 @@ uint16_t Board::exportConfig(uint8_t* data) const {
       put32(record + 4, config.output.minOnS);
       put32(record + 8, config.output.minOffS);
       put32(record + 12, config.output.deadS);
+    } else if (config.kind == KIND_INPUT) {
+      record[1] = config.input.pin;
+      record[2] = config.input.invert ? 1 : 0;
     } else if (config.kind == KIND_SENSOR) {
       for (uint8_t i = 0; i < 8; ++i) record[1 + i] = config.sensor.rom[i];
       record[9] = static_cast<uint8_t>(config.sensor.offsetC100 & 0xFF);
@@ -188,6 +193,10 @@ LoadResult Board::loadConfig(const uint8_t* data, uint16_t length) {
       config.output.deadS = get32(record + 12);
       valid = rules_.isBoardPin(config.output.pin) && config.output.minOnS <= MAX_TIME_S &&
               config.output.minOffS <= MAX_TIME_S && config.output.deadS <= MAX_TIME_S;
+    } else if (config.kind == KIND_INPUT) {
+      config.input.pin = record[1];
+      config.input.invert = record[2] != 0;
+      valid = rules_.isBoardPin(config.input.pin);
     } else if (config.kind == KIND_SENSOR) {
       for (uint8_t i = 0; i < 8; ++i) config.sensor.rom[i] = record[1 + i];
       config.sensor.offsetC100 = static_cast<int16_t>(record[9] | (record[10] << 8));
@@ -393,6 +402,19 @@ bool Board::configure(const JsonObject& body) {
     config.output.minOnS = static_cast<uint32_t>(minOn);
     config.output.minOffS = static_cast<uint32_t>(minOff);
     config.output.deadS = static_cast<uint32_t>(dead);
+  } else if (kind != 0 && kind->type == JSON_STRING && sameText(kind->value, kind->valueLength, kInput)) {
+    const FlashText keys[] = {kSlot, kKind, kPin, kInvert};
+    if (!body.onlyKeys(keys, 4)) return fail(kBadConfig, kMsgUnexpected);
+    int32_t pin = 0;
+    if (!jsonInteger(body.find(kPin), pin) || pin < 0 || pin > 255 || !rules_.isBoardPin(static_cast<uint8_t>(pin))) {
+      return fail(kBadConfig, kMsgPin);
+    }
+    bool invert = false;
+    const JsonField* field = body.find(kInvert);
+    if (field != 0 && !jsonBool(field, invert)) return fail(kBadConfig, kMsgInvert);
+    config.kind = KIND_INPUT;
+    config.input.pin = static_cast<uint8_t>(pin);
+    config.input.invert = invert;
   } else if (kind != 0 && kind->type == JSON_STRING && sameText(kind->value, kind->valueLength, kNone)) {
     const FlashText keys[] = {kSlot, kKind};
     if (!body.onlyKeys(keys, 2)) return fail(kBadConfig, kMsgUnexpected);
@@ -405,7 +427,7 @@ bool Board::configure(const JsonObject& body) {
     case CONFIG_PIN_USED:
       startError(kBadConfig);
       out_.text(kMsgPinWord);
-      out_.number(config.output.pin);
+      out_.number(config.kind == KIND_INPUT ? config.input.pin : config.output.pin);
       out_.text(kMsgUsedBy);
       out_.number(other);
       endError();
@@ -513,6 +535,19 @@ void Board::read(uint32_t now) {
     out_.close();
   }
   out_.close();
+  bool inputs = false;  // "i" only when an input is configured: the reply protocol.md §5 shows
+  for (uint8_t n = 1; n <= MAX_SLOTS; ++n) {
+    const SlotConfig& config = rules_.slot(n);
+    if (config.kind != KIND_INPUT) continue;
+    if (!inputs) {
+      out_.key(kI);
+      out_.open();
+      inputs = true;
+    }
+    out_.slotKey(n);
+    out_.boolean(inputActive(config.input, io_.readPin(config.input.pin)));
+  }
+  if (inputs) out_.close();
   out_.close();
   send();
 }
@@ -541,6 +576,12 @@ void Board::writeSlot(uint8_t slot) {
     writeRom(config.sensor.rom);
     out_.key(kOffset);
     out_.fixed(config.sensor.offsetC100, 2);
+  } else if (config.kind == KIND_INPUT) {
+    out_.string(kInput);
+    out_.key(kPin);
+    out_.integer(config.input.pin);
+    out_.key(kInvert);
+    out_.boolean(config.input.invert);
   } else if (config.kind == KIND_OUTPUT) {
     out_.string(kOutput);
     out_.key(kPin);

@@ -23,6 +23,8 @@ class BoardIo : public PinDriver {
  public:
   // The last conversion of the DS18B20 with this ROM; {true, NO_ANSWER_E4} when none answers.
   virtual SensorSample readSensor(const uint8_t rom[8]) = 0;
+  // The electrical level of an input slot's pin (true = high), read with its pull-up on.
+  virtual bool readPin(uint8_t pin) = 0;
   // The ROMs a 1-Wire search finds, at most `max`.
   virtual uint8_t findSensors(uint8_t roms[][8], uint8_t max) = 0;
   virtual void sendLine(const char* line, uint16_t length) = 0;
@@ -36,7 +38,7 @@ class BoardIo : public PinDriver {
 struct BoardInfo {
   FlashText name;  // "uno", "spark", ...
   FlashText version;  // firmware version, "1.0.0"
-  const uint8_t* pins;  // the pins an output may use
+  const uint8_t* pins;  // the pins an output or an input slot may use
   uint8_t pinCount;
 };
 

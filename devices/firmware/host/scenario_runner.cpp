@@ -69,6 +69,13 @@ class HostIo : public BoardIo {
 
   void drivePin(uint8_t, bool) {}
   void releasePin(uint8_t) {}
+  void inputPin(uint8_t) {}
+
+  // A pin nothing pulls low reads high: the input's pull-up.
+  bool readPin(uint8_t pin) {
+    std::map<int, bool>::const_iterator found = levels.find(pin);
+    return found == levels.end() || found->second;
+  }
 
   void outputChanged(uint32_t, uint8_t slot, uint8_t pin, bool on) {
     std::ostringstream edge;
@@ -103,6 +110,7 @@ class HostIo : public BoardIo {
   uint64_t now;
   std::vector<std::string> bus;  // ROMs on the 1-Wire bus
   std::map<std::string, std::string> readings;  // ROM -> "crc" or °C
+  std::map<int, bool> levels;  // pin -> high, as a switch leaves it
   std::vector<uint8_t> eeprom;
   std::vector<std::string> lines;  // sent since the last flush
   std::vector<std::string> edges;
@@ -153,6 +161,12 @@ class Runner {
       args >> rom >> reading;
       if (word == "rom") io_.bus.push_back(rom);
       io_.readings[rom] = reading.empty() ? "20.0" : reading;
+    } else if (word == "input") {
+      int pin;
+      std::string level;
+      args >> pin >> level;
+      if (level != "high" && level != "low") throw std::runtime_error("input level must be high or low");
+      io_.levels[pin] = level == "high";
     } else if (word == "at") {
       io_.now = parseMs(rest);
       if (board_) board_->poll(clock());

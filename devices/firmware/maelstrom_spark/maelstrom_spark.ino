@@ -1,9 +1,10 @@
 // Maelstrom board firmware for the Spark Core / Particle Photon.
 //
 // A TCP server on port 6666 (one client at a time; a new client replaces the old one) and,
-// as a fallback, USB serial at 57600 baud; relays on D1-D6; DS18B20 probes on D0 (4.7 kOhm
-// pull-up to 3.3 V); slot configuration in the emulated EEPROM; the application watchdog
-// where Device OS has one. Every rule lives in the core (../core); see ../README.md.
+// as a fallback, USB serial at 57600 baud; relays and switch inputs on D1-D6; DS18B20 probes
+// on D0 (4.7 kOhm pull-up to 3.3 V); slot configuration in the emulated EEPROM; the
+// application watchdog where Device OS has one. Every rule lives in the core (../core);
+// see ../README.md.
 #include "Particle.h"
 
 #include "maelstrom_board.h"
@@ -47,6 +48,8 @@ class SparkIo : public maelstrom::BoardIo {
     pinMode(pin, OUTPUT);
   }
   void releasePin(uint8_t pin) { pinMode(pin, INPUT); }
+  void inputPin(uint8_t pin) { pinMode(pin, INPUT_PULLUP); }  // a switch to GND closes it
+  bool readPin(uint8_t pin) { return digitalRead(pin) == HIGH; }
   void outputChanged(uint32_t, uint8_t, uint8_t, bool) {}
   maelstrom::SensorSample readSensor(const uint8_t rom[8]) { return sensors.sample(rom); }
   uint8_t findSensors(uint8_t roms[][8], uint8_t max) { return sensors.search(roms, max); }

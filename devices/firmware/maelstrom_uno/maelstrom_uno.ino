@@ -1,7 +1,7 @@
 // Maelstrom board firmware for the Arduino Uno (ATmega328P).
 //
-// USB serial at 57600 baud; relays on pins 2-7; DS18B20 probes on one 1-Wire bus on pin 8
-// (4.7 kOhm pull-up to 5 V); slot configuration in EEPROM; a 4 s hardware watchdog. Every
+// USB serial at 57600 baud; relays and switch inputs on pins 2-7; DS18B20 probes on one 1-Wire
+// bus on pin 8 (4.7 kOhm pull-up to 5 V); slot configuration in EEPROM; a 4 s hardware watchdog. Every
 // rule lives in the core (../core), which the host tests run against the scenarios; this
 // file only connects it to the hardware. See ../README.md for building and wiring.
 #include <Arduino.h>
@@ -48,6 +48,8 @@ class UnoIo : public maelstrom::BoardIo {
     pinMode(pin, OUTPUT);
   }
   void releasePin(uint8_t pin) { pinMode(pin, INPUT); }
+  void inputPin(uint8_t pin) { pinMode(pin, INPUT_PULLUP); }  // a switch to GND closes it
+  bool readPin(uint8_t pin) { return digitalRead(pin) == HIGH; }
   void outputChanged(uint32_t, uint8_t, uint8_t, bool) {}
   maelstrom::SensorSample readSensor(const uint8_t rom[8]) { return sensors.sample(rom); }
   uint8_t findSensors(uint8_t roms[][8], uint8_t max) { return sensors.search(roms, max); }
