@@ -256,6 +256,7 @@ class Phase:
     cpu_pct: float = 0.0
     rss_start_mib: float = 0.0
     rss_end_mib: float = 0.0
+    rss_by_minute_mib: list[float] = field(default_factory=list)  # does it settle, or keep growing?
     frames_per_s: float = 0.0  # per client, all channels
     slowest_channel_per_s: float | None = None  # the least any client got on any channel
     tick_period_s: float = 0.0
@@ -315,12 +316,15 @@ async def measure(
     cpu0, rss0, t0 = server.cpu_s(), server.rss(), time.monotonic()
     for client in clients:
         client.counting = True
-    deadline = t0 + window_s
+    deadline, next_sample = t0 + window_s, t0 + 60.0
     while (left := deadline - time.monotonic()) > 0:
         await asyncio.sleep(min(left, 5.0))
         if server.popen.poll() is not None:
             phase.problems.append("the server exited during the measure")
             return
+        if time.monotonic() >= next_sample:
+            phase.rss_by_minute_mib.append(server.rss() / MiB)
+            next_sample += 60.0
     cpu1, rss1, t1 = server.cpu_s(), server.rss(), time.monotonic()
     for client in clients:
         client.counting = False
@@ -424,6 +428,9 @@ async def main_async(args: argparse.Namespace) -> int:
             f"\n{machine()}; started {started}; load average {load0[0]:.2f} at start, {load1[0]:.2f} at end"
         )
         print(table(base, full))
+        for phase in phases:
+            trace = " ".join(f"{mib:.1f}" for mib in phase.rss_by_minute_mib)
+            print(f"RSS each minute of the window, {phase.label}, MiB: {trace or '—'}")
         verdict = "PASS" if full.cpu_pct < TARGET_CPU_PCT else "FAIL"
         print(f"target: (b) under {TARGET_CPU_PCT:g} % of one core: {full.cpu_pct:.2f} % {verdict}")
         for problem in problems:
