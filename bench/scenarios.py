@@ -44,6 +44,7 @@ class Run:
     refusals: int = 0  # `o` commands the board refused: the host asked for what it must not
     reboots_seen: int = 0  # board reboots the host noticed and re-armed after
     alarms: list[tuple[str, str]] = field(default_factory=list)  # (event, code) as the tick raised them
+    logs: list[tuple[str, str, str]] = field(default_factory=list)  # (source, level, text) sent to `logs`
 
     def trace(self, segments: list[Segment]) -> Trace:
         """The run as the audit reads it, with the profile's `segments`."""
@@ -266,6 +267,7 @@ async def _run_fermentation(
     run.refusals = host.tick.refusals
     run.reboots_seen = host.tick.reboots_seen
     run.alarms = [(c.event, c.alarm.code) for c in host.alarm_changes]
+    run.logs = list(host.logs)
     return run
 
 
