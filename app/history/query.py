@@ -35,6 +35,7 @@ RESOLUTIONS: tuple[tuple[str, int | None], ...] = (
     ("1h", 3600),
     ("1d", 86400),
 )
+LATEST_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z: the last time ISO 8601 writes
 Point = tuple[int, float, float, float]  # ts_ms, mean, min, max
 
 
@@ -48,14 +49,14 @@ class SeriesRef:
 
 
 def parse_time(text: str) -> int:
-    """ISO 8601 (`2026-11-23T10:00:00Z`, an offset, or no zone: UTC) as epoch ms."""
+    """ISO 8601 (`2026-11-23T10:00:00Z`, an offset, or no zone: UTC) from 1970 on, as epoch ms."""
     moment = datetime.fromisoformat(text)  # ValueError for anything else
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    try:
-        return math.floor(moment.timestamp() * 1000)
-    except (OverflowError, OSError) as error:
-        raise ValueError(str(error)) from None
+    ms = math.floor(moment.timestamp() * 1000)
+    if not 0 <= ms <= LATEST_MS:
+        raise ValueError("times must be from 1970 to 9999 (UTC)")
+    return ms
 
 
 def find_series(session: Session, names: Iterable[str]) -> dict[str, SeriesRef]:
