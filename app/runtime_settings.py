@@ -76,6 +76,27 @@ SPECS: dict[str, SettingSpec] = {
             10_000,
             "At most this many archived alarms are kept; the oldest beyond it are deleted.",
         ),
+        SettingSpec(
+            "history_interval_s",
+            Annotated[float, Field(ge=1, le=3600, strict=True)],
+            10.0,
+            "Each chamber's readings are recorded as one sample per this many seconds: the mean "
+            "of the ticks in the interval, with their min and max. Applies from the next interval.",
+        ),
+        SettingSpec(
+            "history_raw_days",
+            Annotated[int, Field(ge=1, le=3650, strict=True)],
+            30,
+            "Raw history samples older than this many days are deleted once rolled up into time "
+            "frames; older samples sent in are refused. Checked every hour.",
+        ),
+        SettingSpec(
+            "history_rollup_days",
+            Annotated[int, Field(ge=1, le=36500, strict=True)],
+            3650,
+            "History roll-ups (1 min, 15 min, 1 h, 1 day frames) and events are kept this many "
+            "days (never fewer than history_raw_days).",
+        ),
     )
 }
 

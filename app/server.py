@@ -24,6 +24,7 @@ from .control.sample import install_sample
 from .db.engine import default_url, make_engine, make_sessionmaker, migrate
 from .db.retention import Retention
 from .db.writer import DbWriter
+from .history import History
 from .log_recorder import LogRecorder
 from .pubsub.errors import CLOSE_GOING_AWAY, CLOSE_UNAUTHENTICATED
 from .pubsub.http import channel_routes
@@ -77,6 +78,7 @@ class Maelstrom:
         self.db_writer = DbWriter(self.sessions)
         self.settings = SettingsStore(self.sessions)
         self.retention = Retention(self.db_writer, self.settings.get)
+        self.history = History(self.db_writer, self.sessions, self.settings.get)
         self.auth = Auth(self.sessions, data_dir, self.db_writer)
         self.auth.on_ended(self._close_ended_sessions)
         self.app = make_app(self)
@@ -117,12 +119,20 @@ class Maelstrom:
         self.alarms = AlarmService(self.sessions, self.db_writer, self.hub)
         self.alarms.start()
         tick_period_s = self.settings.get("tick_period_s")
-        self.control = ControlService(self.sessions, self.db_writer, self.hub, self.alarms, tick_period_s)
+        self.control = ControlService(
+            self.sessions, self.db_writer, self.hub, self.alarms, tick_period_s, publish=self._publish_tick
+        )
+
+    def _publish_tick(self, channel: str, data: Any) -> None:
+        """The control loop's publish port: on the hub, and each tick record into the history."""
+        self.hub.publish(channel, data)
+        self.history.recorder.on_publish(channel, data)
 
     async def start(self) -> None:
         """Open the database, bind, serve, start timers, then tell systemd we are ready."""
         self.db_writer.start()
         self.open_database()
+        self.history.start()
         await self.control.start()
         self.retention.start()
         server_config = self.config.server
@@ -166,6 +176,7 @@ class Maelstrom:
             self.http_server.stop()
         await self.control.stop()  # outputs off before the boards are let go
         await self.retention.stop()
+        await self.history.stop()  # the open intervals and what waits go to the writer
         self.registry.close_all(CLOSE_GOING_AWAY, "server stopping")
         if self.http_server is not None:
             try:

@@ -10,7 +10,7 @@ from pydantic.json_schema import models_json_schema
 
 from .. import __version__
 from ..web.handler import JsonHandler
-from ..web.routes import Route
+from ..web.routes import Param, Route
 
 REF = "#/components/schemas/{model}"
 
@@ -109,16 +109,7 @@ def build_document(routes: list[Route]) -> dict[str, Any]:
                 "tags": [route.tag] if route.tag else [],
                 "responses": {},
             }
-            params = parameters + [
-                {
-                    "name": name,
-                    "in": "query",
-                    "required": False,
-                    "description": text,
-                    "schema": {"type": kind},
-                }
-                for name, kind, text in op.query
-            ]
+            params = parameters + [_query_param(param) for param in op.query]
             if params:
                 operation["parameters"] = params
             if op.request is not None:
@@ -148,6 +139,8 @@ def build_document(routes: list[Route]) -> dict[str, Any]:
                     else "application/json"
                 )
                 success["content"] = {media: {"schema": schema_of(op.response, "serialization")}}
+                if op.csv:
+                    success["content"]["text/csv"] = {"schema": {"type": "string"}}
             operation["responses"][str(op.status)] = success
             for status in sorted(set(op.errors) | {404, 405} - {op.status}):
                 operation["responses"][str(status)] = {
@@ -174,6 +167,15 @@ def build_document(routes: list[Route]) -> dict[str, Any]:
             },
         },
     }
+
+
+def _query_param(param: tuple[str, str, str] | Param) -> dict[str, Any]:
+    if isinstance(param, Param):
+        name, schema, text, required = param.name, param.schema, param.description, param.required
+    else:
+        (name, kind, text), required = param, False
+        schema = {"type": kind}
+    return {"name": name, "in": "query", "required": required, "description": text, "schema": schema}
 
 
 def _path_params(path: str) -> list[str]:

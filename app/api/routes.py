@@ -4,19 +4,22 @@ app/pubsub/http.py), with the same pydantic models that validate the input."""
 
 from __future__ import annotations
 
-from ..web.routes import Op, Route
+from ..web.routes import Op, Param, Route
 from . import chambers, controllers, devices, profiles, tokens
 from .alarms import AlarmAckHandler, AlarmsHandler
 from .crud import CollectionHandler, ItemHandler, Resource
+from .history import DEFAULT_POINTS, MAX_POINTS, MAX_SERIES, HistoryHandler, SeriesHandler
 from .logs import LogsHandler
 from .schemas import (
     AlarmAckIn,
     AlarmAckOut,
     AlarmOut,
+    HistoryOut,
     LoginIn,
     LogOut,
     PasswordIn,
     ProfileImported,
+    SeriesOut,
     SettingValue,
     TokenCreated,
     TokenIn,
@@ -310,6 +313,67 @@ def build_routes() -> list[Route]:
                 ),
             ),
             "alarms",
+        ),
+        Route(
+            "/api/series",
+            "/api/series",
+            SeriesHandler,
+            {},
+            (
+                Op(
+                    "get",
+                    "Every history series with its unit, kind, raw sample count, first and last data",
+                    response=("list", SeriesOut),
+                    errors=READ_ERRORS,
+                ),
+            ),
+            "history",
+        ),
+        Route(
+            "/api/history",
+            "/api/history",
+            HistoryHandler,
+            {},
+            (
+                Op(
+                    "get",
+                    "Chart data: each series at the finest resolution that fits `points` (a gap is a gap)",
+                    response=HistoryOut,
+                    errors=(400, *READ_ERRORS),
+                    csv=True,
+                    query=(
+                        Param(
+                            "series",
+                            {"type": "string", "pattern": r"^[a-z0-9_./-]{1,64}(,[a-z0-9_./-]{1,64})*$"},
+                            f"series names, comma-separated (at most {MAX_SERIES})",
+                            required=True,
+                        ),
+                        Param(
+                            "from",
+                            {"type": "string", "format": "date-time"},
+                            "ISO 8601 (default: a day before to)",
+                        ),
+                        Param("to", {"type": "string", "format": "date-time"}, "ISO 8601 (default: now)"),
+                        Param(
+                            "points",
+                            {
+                                "type": "integer",
+                                "minimum": 1,
+                                "maximum": MAX_POINTS,
+                                "default": DEFAULT_POINTS,
+                            },
+                            "the most points per series",
+                        ),
+                        Param("format", {"type": "string", "enum": ["json", "csv"]}, "csv: a download"),
+                        Param(
+                            "units",
+                            {"type": "string", "enum": ["C", "F"]},
+                            "the CSV's temperatures (default: the units setting)",
+                        ),
+                    ),
+                ),
+            ),
+            "history",
         ),
         Route(
             "/api/status",

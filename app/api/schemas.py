@@ -439,3 +439,27 @@ class AlarmAckOut(BaseModel):
 
 class Deleted(BaseModel):
     id: int
+
+
+# -- history ------------------------------------------------------------------------------
+class SeriesOut(BaseModel):
+    name: str
+    unit: str
+    kind: Literal["measurement", "counter", "event", "state"]
+    count: int = Field(description="raw samples stored")
+    first: datetime | None = Field(description="earliest data held, raw or rolled up")
+    last: datetime | None = Field(description="latest data held")
+
+
+class HistorySeriesOut(BaseModel):
+    name: str
+    unit: str
+    resolution: str = Field(
+        pattern=r"^(raw|1m|15m|1h|1d|[0-9]+d)$",
+        description="raw samples, a frame (1m, 15m, 1h, 1d) or days merged (Nd)",
+    )
+    points: list[tuple[int, float, float, float]] = Field(description="[ts_ms, mean, min, max], oldest first")
+
+
+class HistoryOut(BaseModel):
+    series: list[HistorySeriesOut]

@@ -38,6 +38,7 @@ class StatusHandler(JsonHandler):
                 "counts": counts,
                 "channels": {"count": len(maelstrom.hub.channels), "epoch": maelstrom.hub.epoch},
                 "connections": len(maelstrom.registry.connections),
+                "history": maelstrom.history.status(),
             }
         )
 

@@ -74,11 +74,13 @@ class ControlService:
         clock: Callable[[], float] = time.monotonic,
         uptime_check_ticks: int = 60,
         wall: Callable[[], float] = time.time,
+        publish: Callable[[str, Any], None] | None = None,
     ) -> None:
         """`hub` is anything with `publish(channel, data)` and `subscribe(subscriber,
         channel)`. `clock` times the relays, sensors and alarm delays; a test may pass a
         faster one to keep pace with a simulator running faster than real time (never with
-        real hardware); `wall` stamps records and runs profiles."""
+        real hardware); `wall` stamps records and runs profiles. `publish` is where the
+        ticks' records go (default the hub's; the server also hands them to the history)."""
         self._sessions = sessions
         self._writer = writer
         self.hub = hub
@@ -95,7 +97,7 @@ class ControlService:
         self._ports = TickPorts(
             clock=clock,
             wall=wall,
-            publish=self.hub.publish,
+            publish=publish or self.hub.publish,
             alarms=self._apply_alarms,
             log=self._publish_log,
             store_runs=self._store_runs,

@@ -23,6 +23,9 @@ def default_url(data_dir: Path) -> str:
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
+    # before WAL: only a database without pages takes it; an older one is converted once by
+    # migrate(). Lets history retention give deleted pages back to the file system.
+    cursor.execute("PRAGMA auto_vacuum=INCREMENTAL")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")  # safe with WAL; a power cut loses at most the last commit
@@ -47,6 +50,28 @@ def alembic_config(engine: Engine) -> AlembicConfig:
 def migrate(engine: Engine) -> None:
     """Bring the schema to the newest revision (creates it in an empty database)."""
     command.upgrade(alembic_config(engine), "head")
+    if engine.dialect.name == "sqlite":
+        _incremental_vacuum_on(engine)
+
+
+def _incremental_vacuum_on(engine: Engine) -> None:
+    """A database made before history recording has auto_vacuum off, and SQLite switches it
+    only with a full VACUUM: done once here, at start, before anything is served. Such a
+    database holds configuration, logs and alarms (megabytes, a second or two on a Pi); a
+    VACUUM that fails (a full disk, another program's lock) leaves it as it was."""
+    with engine.connect() as connection:
+        mode = connection.exec_driver_sql("PRAGMA auto_vacuum").scalar()
+        if mode == INCREMENTAL or engine.url.database in (None, "", ":memory:"):
+            return
+        log.info("switching the database to incremental vacuum (a one-time VACUUM)")
+        try:
+            connection.exec_driver_sql("PRAGMA auto_vacuum=INCREMENTAL")
+            connection.exec_driver_sql("VACUUM")
+        except Exception as error:  # the server runs as before; the file just does not shrink
+            log.warning("the one-time VACUUM failed (%s); deleted history pages are reused, not freed", error)
+
+
+INCREMENTAL = 2  # PRAGMA auto_vacuum's value for INCREMENTAL
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

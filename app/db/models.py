@@ -7,12 +7,14 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     DateTime,
     Float,
     ForeignKey,
     Integer,
     MetaData,
+    PrimaryKeyConstraint,
     String,
     Text,
     UniqueConstraint,
@@ -183,3 +185,64 @@ class ApiToken(Base):
     hash: Mapped[str] = mapped_column(String(128), unique=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
+# -- history (docs/history.md) -----------------------------------------------------------
+# Times are integer epoch milliseconds: 8 bytes at most, compared as integers on SQLite
+# (no text dates to parse) and a plain BIGINT on PostgreSQL. The three tables keyed by
+# (series, time) are SQLite WITHOUT ROWID tables: the rows are stored in key order, so a
+# series' time range is one contiguous read and no separate index doubles the size.
+SERIES_KINDS = ("measurement", "counter", "event", "state")
+FRAMES_S = (60, 900, 3600, 86400)
+
+
+class Series(Base):
+    __tablename__ = "series"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    unit: Mapped[str] = mapped_column(String(16), default="")
+    kind: Mapped[str] = mapped_column(String(16))  # one of SERIES_KINDS
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    # raw samples before this (epoch ms) may have been pruned: older ones are refused, so a
+    # late sample can never re-open a minute whose other samples are gone
+    raw_from: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class Sample(Base):
+    """One raw sample: a value (a recorded interval's mean, with its min and max when they
+    differ from it) or a text (events, categorical states)."""
+
+    __tablename__ = "sample"
+    __table_args__ = (PrimaryKeyConstraint("series_id", "ts"), {"sqlite_with_rowid": False})
+    series_id: Mapped[int] = mapped_column(ForeignKey("series.id", ondelete="CASCADE"))
+    ts: Mapped[int] = mapped_column(BigInteger)
+    value: Mapped[float | None] = mapped_column(Float, nullable=True)
+    min: Mapped[float | None] = mapped_column(Float, nullable=True)  # None: the value itself
+    max: Mapped[float | None] = mapped_column(Float, nullable=True)
+    text: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class Rollup(Base):
+    """One time frame of a series (`frame` seconds from `start`, epoch ms, UTC-aligned)."""
+
+    __tablename__ = "rollup"
+    __table_args__ = (PrimaryKeyConstraint("series_id", "frame", "start"), {"sqlite_with_rowid": False})
+    series_id: Mapped[int] = mapped_column(ForeignKey("series.id", ondelete="CASCADE"))
+    frame: Mapped[int] = mapped_column(Integer)  # one of FRAMES_S
+    start: Mapped[int] = mapped_column(BigInteger)
+    count: Mapped[int] = mapped_column(Integer)
+    min: Mapped[float] = mapped_column(Float)
+    max: Mapped[float] = mapped_column(Float)
+    mean: Mapped[float] = mapped_column(Float)
+    last: Mapped[float] = mapped_column(Float)
+
+
+class RollupPending(Base):
+    """A minute with samples written since its frames were last rolled up. Written in the
+    same transaction as the samples, deleted in the one that rolls the minute up: the
+    roll-up task's whole state, so it resumes after any stop exactly where it was."""
+
+    __tablename__ = "rollup_pending"
+    __table_args__ = (PrimaryKeyConstraint("series_id", "start"), {"sqlite_with_rowid": False})
+    series_id: Mapped[int] = mapped_column(ForeignKey("series.id", ondelete="CASCADE"))
+    start: Mapped[int] = mapped_column(BigInteger)  # the minute's start, epoch ms

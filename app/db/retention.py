@@ -10,7 +10,6 @@ API queue meanwhile go in between two batches.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Callable
@@ -21,6 +20,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, delete, select
 from sqlalchemy.orm import Session
 
+from ..periodic import Periodic
 from .models import Alarm, LogEntry, utcnow
 from .writer import DbWriter
 
@@ -110,73 +110,55 @@ class Retention:
         """`setting(name)` reads a runtime setting's current value at each run."""
         self._writer = writer
         self._setting = setting
-        self.period_s = period_s
-        self.first_run_s = first_run_s
         self.batch_rows = batch_rows
         self._clock = clock
-        self._task: asyncio.Task[None] | None = None
-        self._lock = asyncio.Lock()  # one run at a time, the timer's or a caller's
+        self._periodic = Periodic(
+            "pruning the database", self._prune, period_s=period_s, first_run_s=first_run_s
+        )
 
     def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._every_period())
+        self._periodic.start()
 
     async def stop(self) -> None:
         """Cancel the timer; a batch already handed to the writer still commits."""
-        task, self._task = self._task, None
-        if task is None:
-            return
-        task.cancel()
-        try:
-            await task
-        except asyncio.CancelledError:
-            pass
-
-    async def _every_period(self) -> None:
-        delay = self.first_run_s
-        while True:
-            await asyncio.sleep(delay)
-            delay = self.period_s
-            try:
-                await self.run_once()
-            except Exception:  # the next run tries again; the server goes on
-                log.exception("pruning the database failed; trying again in %.0f s", self.period_s)
+        await self._periodic.stop()
 
     async def run_once(self, now: datetime | None = None) -> Pruned:
         """Delete what the settings no longer keep, as of `now` (default: the clock)."""
-        async with self._lock:
-            now = now or self._clock()
-            log_days, log_rows = self._setting("log_keep_days"), self._setting("log_keep_rows")
-            alarm_days, alarm_rows = self._setting("alarm_keep_days"), self._setting("alarm_keep_rows")
-            started = time.monotonic()
-            transactions = 0
-            counts = []
-            for model, rules in (
-                (LogEntry, (_old_logs(now - timedelta(days=log_days)), _logs_beyond(log_rows))),
-                (Alarm, (_old_alarms(now - timedelta(days=alarm_days)), _alarms_beyond(alarm_rows))),
-            ):
-                deleted = 0
-                for ids in rules:
-                    while True:
-                        batch = await self._writer.submit(
-                            "retention", _delete_batch(model, ids, self.batch_rows)
-                        )
-                        transactions += 1
-                        deleted += batch
-                        if batch < self.batch_rows:
-                            break
-                counts.append(deleted)
-            pruned = Pruned(counts[0], counts[1], transactions)
-            if pruned:
-                log.info(
-                    "pruned %d log entries (kept: %d days, at most %d) and %d archived alarms "
-                    "(kept: %d days, at most %d) in %d transactions, %.2f s",
-                    pruned.log_entries,
-                    log_days,
-                    log_rows,
-                    pruned.alarms,
-                    alarm_days,
-                    alarm_rows,
-                    transactions,
-                    time.monotonic() - started,
-                )
-            return pruned
+        return await self._periodic.run(lambda: self._prune(now))
+
+    async def _prune(self, now: datetime | None = None) -> Pruned:
+        now = now or self._clock()
+        log_days, log_rows = self._setting("log_keep_days"), self._setting("log_keep_rows")
+        alarm_days, alarm_rows = self._setting("alarm_keep_days"), self._setting("alarm_keep_rows")
+        started = time.monotonic()
+        transactions = 0
+        counts = []
+        for model, rules in (
+            (LogEntry, (_old_logs(now - timedelta(days=log_days)), _logs_beyond(log_rows))),
+            (Alarm, (_old_alarms(now - timedelta(days=alarm_days)), _alarms_beyond(alarm_rows))),
+        ):
+            deleted = 0
+            for ids in rules:
+                while True:
+                    batch = await self._writer.submit("retention", _delete_batch(model, ids, self.batch_rows))
+                    transactions += 1
+                    deleted += batch
+                    if batch < self.batch_rows:
+                        break
+            counts.append(deleted)
+        pruned = Pruned(counts[0], counts[1], transactions)
+        if pruned:
+            log.info(
+                "pruned %d log entries (kept: %d days, at most %d) and %d archived alarms "
+                "(kept: %d days, at most %d) in %d transactions, %.2f s",
+                pruned.log_entries,
+                log_days,
+                log_rows,
+                pruned.alarms,
+                alarm_days,
+                alarm_rows,
+                transactions,
+                time.monotonic() - started,
+            )
+        return pruned

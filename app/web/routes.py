@@ -8,6 +8,17 @@ from typing import Any
 
 
 @dataclass(frozen=True)
+class Param:
+    """A query parameter with its own JSON Schema (a plain `(name, type, description)`
+    tuple says only its type)."""
+
+    name: str
+    schema: dict[str, Any]
+    description: str
+    required: bool = False
+
+
+@dataclass(frozen=True)
 class Op:
     method: str
     summary: str
@@ -16,8 +27,9 @@ class Op:
     response: Any = None  # a model, ("list", model), "object", "any" or None (no body)
     errors: tuple[int, ...] = ()
     public: bool = False  # needs no authentication at all
-    query: tuple[tuple[str, str, str], ...] = ()  # (name, JSON type, description)
+    query: tuple[tuple[str, str, str] | Param, ...] = ()  # (name, JSON type, description) or Param
     form: bool = False  # also accepts form fields
+    csv: bool = False  # also answers text/csv (`format=csv`)
 
 
 @dataclass(frozen=True)

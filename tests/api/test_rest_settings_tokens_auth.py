@@ -42,6 +42,9 @@ DEFAULTS = {
     "log_keep_rows": 100_000,
     "alarm_keep_days": 365,
     "alarm_keep_rows": 10_000,
+    "history_interval_s": 10.0,
+    "history_raw_days": 30,
+    "history_rollup_days": 3650,
 }
 CONTROLLER = {"name": "Cellar", "kind": "simulator"}
 
