@@ -64,7 +64,12 @@ def test_every_form_parses(line, expected):
     ],
 )
 def test_timestamps_in_every_accepted_form(suffix, ts_ms):
-    for line in (f"beer_temp 19.5 {suffix}", f"airlock +1 {suffix}", f'note "x" {suffix}', f"pump =on {suffix}"):
+    for line in (
+        f"beer_temp 19.5 {suffix}",
+        f"airlock +1 {suffix}",
+        f'note "x" {suffix}',
+        f"pump =on {suffix}",
+    ):
         assert sample(line).ts_ms == ts_ms, line
 
 
