@@ -24,6 +24,7 @@ from .control.sample import install_sample
 from .db.engine import default_url, make_engine, make_sessionmaker, migrate
 from .db.retention import Retention
 from .db.writer import DbWriter
+from .ingest.feeds import feed_routes
 from .ingest.service import IngestService
 from .ingest.tcp import IngestListener
 from .log_recorder import LogRecorder
@@ -217,8 +218,8 @@ class Maelstrom:
 def make_app(maelstrom: Maelstrom) -> tornado.web.Application:
     config = maelstrom.config
     pubsub = config.pubsub
-    # every HTTP route is in one table (REST resources, then channels): it routes and it is documented
-    http_routes = build_routes() + channel_routes(pubsub.max_publish_bytes)
+    # every HTTP route is in one table (REST resources, channels, feeds): it routes and it is documented
+    http_routes = build_routes() + channel_routes(pubsub.max_publish_bytes) + feed_routes()
     socket_args = {
         "hub": maelstrom.hub,
         "settings": pubsub,
