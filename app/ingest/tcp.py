@@ -97,22 +97,24 @@ class _Connection:
             except StreamClosedError:
                 if buffer:  # a last line ended by EOF: taken, though it cannot be answered
                     try:
-                        self.answer(bytes(buffer))
+                        self.answer(bytes(buffer).removesuffix(b"\r"))
                     except _CutOff:
                         pass
                 return
             buffer += chunk
             replies: list[bytes] = []
+            start = 0  # lines before it are answered; the buffer is trimmed once per chunk
             try:
                 while True:
-                    end = buffer.find(b"\n")
+                    end = buffer.find(b"\n", start)
                     if end < 0:
+                        del buffer[:start]
                         # a partial line may still end in \r\n within the limit
                         if len(buffer) > limit + 1 or (len(buffer) == limit + 1 and buffer[-1:] != b"\r"):
                             raise _CutOff(f"line longer than {limit} bytes; closing")
                         break
-                    line = bytes(buffer[:end])
-                    del buffer[: end + 1]
+                    line = bytes(buffer[start:end])
+                    start = end + 1
                     newline = b"\n"
                     if line.endswith(b"\r"):
                         line, newline = line[:-1], b"\r\n"
