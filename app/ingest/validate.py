@@ -51,10 +51,15 @@ def check_series(name: Any, field: str = "series") -> str:
     return name
 
 
-def finite(value: float, field: str) -> float:
-    if not math.isfinite(value):
+def finite(value: int | float, field: str) -> float:
+    """`value` as a float, refused when it is nan, infinite or an int beyond float's range."""
+    try:
+        number = float(value)
+    except OverflowError:
+        number = math.inf
+    if not math.isfinite(number):
         raise IngestError(f"{field} must be a finite number", field)
-    return value
+    return number
 
 
 def parse_number(text: str, field: str = "value") -> float:
@@ -62,7 +67,7 @@ def parse_number(text: str, field: str = "value") -> float:
     if not NUMBER_RE.fullmatch(text):
         hint = " (use a decimal point)" if "," in text else ""
         raise IngestError(f"{field} {shown(text)} is not a number{hint}", field)
-    return finite(float(text), field)
+    return finite(float(text), field)  # digits beyond float's range give inf
 
 
 def number_of(value: Any, field: str) -> float:
@@ -71,10 +76,7 @@ def number_of(value: Any, field: str) -> float:
         raise IngestError(f"{field} must be a number", field)
     if isinstance(value, str):
         return parse_number(value.strip(), field)
-    try:
-        return finite(float(value), field)
-    except OverflowError:  # an int beyond float's range
-        raise IngestError(f"{field} must be a finite number", field) from None
+    return finite(value, field)
 
 
 def check_ts_ms(ts_ms: int, now_s: float, field: str = "ts") -> int:
@@ -98,10 +100,7 @@ def parse_timestamp(value: Any, now_s: float, field: str = "ts") -> int:
         else:
             return check_ts_ms(_iso_ms(text, field), now_s, field)
     else:
-        try:
-            seconds = finite(float(value), field)
-        except OverflowError:
-            raise IngestError(f"{field} must be a finite number", field) from None
+        seconds = finite(value, field)
     return check_ts_ms(round(seconds * 1000), now_s, field)
 
 
@@ -153,7 +152,7 @@ def check_sample(sample: Sample, now_s: float) -> Sample:
             raise IngestError(f"{sample.kind} samples carry a value, not text", "value")
         if not isinstance(sample.value, int | float):
             raise IngestError(f"{sample.kind} samples need a value", "value")
-        finite(float(sample.value), "value")
+        finite(sample.value, "value")
     else:
         if sample.value is not None:
             raise IngestError(f"{sample.kind} samples carry text, not a value", "text")

@@ -70,6 +70,7 @@ def test_a_batch_is_recorded_then_published_in_order():
         Sample("x", NOW_MS + 301_000, "measurement", 1.0),
         Sample("x", NOW_MS, "measurement", 1.0, unit="u" * 17),
         Sample("x", NOW_MS, "measurement", True),
+        Sample("x", NOW_MS, "measurement", 10**400),  # an int beyond float's range
     ],
 )
 def test_one_bad_sample_refuses_the_whole_batch_and_changes_nothing(bad):
