@@ -87,6 +87,11 @@ def by_series(reply) -> dict[str, dict]:
     return {sample["series"]: sample for sample in reply["samples"]}
 
 
+def readings(reply) -> dict[str, tuple]:
+    """series -> (value, unit) of a feed's answer."""
+    return {name: (sample["value"], sample["unit"]) for name, sample in by_series(reply).items()}
+
+
 @pytest.mark.gen_test
 async def test_json_value_is_recorded_published_and_answered(server, sink):
     watcher = await subscribed(server)
@@ -142,6 +147,7 @@ async def test_form_value_and_the_loggers_x_y_form(server, sink):
         ({"value": None}, JSON, "value"),
         ({"value": [1]}, JSON, "value"),
         ({"value": "1e999"}, JSON, "value"),
+        ('{"value": 1' + "0" * 400 + "}", JSON, "value"),  # an integer beyond float's range
         ({}, JSON, "value"),
         ({"value": 1, "extra": 2}, JSON, "extra"),
         ({"value": 1, "ts": "yesterday"}, JSON, "ts"),
@@ -299,7 +305,7 @@ async def test_ispindel_5_body_with_the_token_field(server, sink):
     body = {**ISPINDEL_5, "token": server.test_token}
     status, reply = await http(server, "POST", "/api/feeds/ispindel", body, auth=False)
     assert status == 200, reply
-    got = {name: (sample["value"], sample["unit"]) for name, sample in by_series(reply).items()}
+    got = readings(reply)
     assert got == {
         "ispindel000/angle": (45.12, "°"),
         "ispindel000/temperature": (21.5, "°C"),
@@ -352,7 +358,7 @@ async def test_tiltbridge_body_with_numbers_as_strings(server, sink):
 async def test_brewfather_stream_body(server, sink):
     status, reply = await http(server, "POST", "/api/feeds/ispindel", BREWFATHER_STREAM)
     assert status == 200, reply
-    got = {name: (sample["value"], sample["unit"]) for name, sample in by_series(reply).items()}
+    got = readings(reply)
     assert got == {
         "fermzilla/temperature": (19.5, "°C"),
         "fermzilla/aux_temperature": (18.0, "°C"),

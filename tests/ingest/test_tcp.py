@@ -304,17 +304,15 @@ async def test_a_blocking_client_that_half_closes_gets_every_answer(server, sink
     assert [s.series for s in sink.samples] == ["beer_temp", "last"]
 
 
+def own_server(server_config, **ingest) -> Maelstrom:
+    """A server of the test's own, for tests that start or stop it themselves."""
+    server_config["ingest"].update(ingest)
+    return Maelstrom(build_config(server_config))
+
+
 @pytest.mark.gen_test(timeout=20)
-async def test_stop_closes_the_listener_and_its_connections(tmp_path):
-    config = build_config(
-        {
-            "server": {"address": "127.0.0.1", "port": 0},
-            "storage": {"data_dir": str(tmp_path / "data")},
-            "control": {"sample_on_first_start": False},
-            "ingest": {"port": 0, "require_token": False},
-        }
-    )
-    maelstrom = Maelstrom(config)
+async def test_stop_closes_the_listener_and_its_connections(server_config):
+    maelstrom = own_server(server_config, port=0, require_token=False)
     await maelstrom.start()
     port = maelstrom.ingest_ports[0]
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
@@ -327,16 +325,8 @@ async def test_stop_closes_the_listener_and_its_connections(tmp_path):
 
 
 @pytest.mark.gen_test(timeout=20)
-async def test_disabled_means_no_listener(tmp_path):
-    config = build_config(
-        {
-            "server": {"address": "127.0.0.1", "port": 0},
-            "storage": {"data_dir": str(tmp_path / "data")},
-            "control": {"sample_on_first_start": False},
-            "ingest": {"enabled": False},
-        }
-    )
-    maelstrom = Maelstrom(config)
+async def test_disabled_means_no_listener(server_config):
+    maelstrom = own_server(server_config, enabled=False)
     await maelstrom.start()
     try:
         assert maelstrom.ingest_listener is None and maelstrom.ingest_ports == []
@@ -345,20 +335,12 @@ async def test_disabled_means_no_listener(tmp_path):
 
 
 @pytest.mark.gen_test(timeout=20)
-async def test_a_port_in_use_stops_the_start_naming_the_key(tmp_path):
+async def test_a_port_in_use_stops_the_start_naming_the_key(server_config):
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        config = build_config(
-            {
-                "server": {"address": "127.0.0.1", "port": 0},
-                "storage": {"data_dir": str(tmp_path / "data")},
-                "control": {"sample_on_first_start": False},
-                "ingest": {"port": port},
-            }
-        )
-        maelstrom = Maelstrom(config)
+        maelstrom = own_server(server_config, port=port)
         with pytest.raises(OSError, match=r"ingest line protocol on 127\.0\.0\.1:\d+: .*ingest\.port"):
             await maelstrom.start()
         await maelstrom.stop()
