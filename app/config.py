@@ -88,12 +88,39 @@ class ControlConfig(_Section):
     )
 
 
+class IngestConfig(_Section):
+    enabled: bool = Field(True, description="Listen for the TCP line protocol (HTTP feeds are always on).")
+    address: str | None = Field(
+        None, description="Interface for the line protocol; null = the same as server.address."
+    )
+    port: int = Field(1025, ge=0, le=65535, description="TCP port of the line protocol (0 = any free port).")
+    require_token: bool = Field(
+        True, description="Lines are refused until the connection sends AUTH <token> (an API token)."
+    )
+    max_line_bytes: int = Field(
+        1024, ge=64, le=65536, description="Longest line; a longer one gets a last ERR and is cut off."
+    )
+    rate_per_s: float = Field(
+        50.0, gt=0, description="Lines per second a connection may send on average (token bucket)."
+    )
+    burst: int = Field(
+        200, ge=1, description="Lines a connection may send at once above the rate; beyond, it is cut off."
+    )
+    max_connections: int = Field(
+        32, ge=1, le=10_000, description="Line protocol connections at once; more are refused with ERR."
+    )
+    max_series: int = Field(
+        1000, ge=1, description="Distinct series accepted since start, over TCP and HTTP together."
+    )
+
+
 class Config(_Section):
     server: ServerConfig = ServerConfig()
     storage: StorageConfig = StorageConfig()
     logging: LoggingConfig = LoggingConfig()
     pubsub: PubSubConfig = PubSubConfig()
     control: ControlConfig = ControlConfig()
+    ingest: IngestConfig = IngestConfig()
 
 
 # CLI flag -> dotted config key; the flags in maelstrom.py are built from this table.

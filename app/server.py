@@ -25,6 +25,10 @@ from .db.engine import default_url, make_engine, make_sessionmaker, migrate
 from .db.retention import Retention
 from .db.writer import DbWriter
 from .history import History
+from .history.ingest_sink import HistorySink
+from .ingest.feeds import feed_routes
+from .ingest.service import IngestService
+from .ingest.tcp import IngestListener
 from .log_recorder import LogRecorder
 from .pubsub.errors import CLOSE_GOING_AWAY, CLOSE_UNAUTHENTICATED
 from .pubsub.http import channel_routes
@@ -81,6 +85,10 @@ class Maelstrom:
         self.history = History(self.db_writer, self.sessions, self.settings.get)
         self.auth = Auth(self.sessions, data_dir, self.db_writer)
         self.auth.on_ended(self._close_ended_sessions)
+        self.ingest = IngestService(self.hub, max_series=config.ingest.max_series)
+        self.ingest.sinks.append(HistorySink(self.history.recorder))
+        self.ingest_listener: IngestListener | None = None
+        self.ingest_ports: list[int] = []
         self.app = make_app(self)
         self.started_at = time.time()
         self.http_server: HTTPServer | None = None
@@ -140,6 +148,7 @@ class Maelstrom:
         self.ports = sorted({sock.getsockname()[1] for sock in sockets})
         self.http_server = HTTPServer(self.app, xheaders=False, max_body_size=HTTP_BODY_CEILING)
         self.http_server.add_sockets(sockets)
+        self._start_ingest_listener()
         self._every(self.registry.sweep_period_s, self.registry.sweep)
         self._every(RATE_PERIOD_S, self.hub.update_rates)
         if self.notifier.ping_period_s:
@@ -153,6 +162,31 @@ class Maelstrom:
             self.config.storage.data_dir,
         )
         self.notifier.ready()
+
+    def _start_ingest_listener(self) -> None:
+        """The TCP line protocol, unless turned off; a port in use stops the start."""
+        ingest = self.config.ingest
+        if not ingest.enabled:
+            log.info("ingest: TCP line protocol off (ingest.enabled: false); HTTP feeds at /api/feeds/")
+            return
+        address = self.config.server.address if ingest.address is None else ingest.address
+        try:
+            sockets = bind_sockets(ingest.port, address or None)
+        except OSError as error:
+            raise OSError(
+                error.errno,
+                f"ingest line protocol on {address or '0.0.0.0'}:{ingest.port}: {error.strerror} "
+                "(set ingest.port, or ingest.enabled: false)",
+            ) from None
+        self.ingest_ports = sorted({sock.getsockname()[1] for sock in sockets})
+        self.ingest_listener = IngestListener(self.ingest, self.auth, ingest)
+        self.ingest_listener.add_sockets(sockets)
+        log.info(
+            "ingest: TCP line protocol on %s:%d (%s)",
+            address or "0.0.0.0",
+            self.ingest_ports[0],
+            "AUTH <token> required" if ingest.require_token else "no token required",
+        )
 
     def _feed_watchdog(self) -> None:
         """Ping systemd only while control ticks: a loop that stopped gets us restarted."""
@@ -174,6 +208,8 @@ class Maelstrom:
             timer.stop()
         if self.http_server is not None:
             self.http_server.stop()
+        if self.ingest_listener is not None:
+            self.ingest_listener.close_all()
         await self.control.stop()  # outputs off before the boards are let go
         await self.retention.stop()
         await self.history.stop()  # the open intervals and what waits go to the writer
@@ -194,8 +230,8 @@ class Maelstrom:
 def make_app(maelstrom: Maelstrom) -> tornado.web.Application:
     config = maelstrom.config
     pubsub = config.pubsub
-    # every HTTP route is in one table (REST resources, then channels): it routes and it is documented
-    http_routes = build_routes() + channel_routes(pubsub.max_publish_bytes)
+    # every HTTP route is in one table (REST resources, channels, feeds): it routes and it is documented
+    http_routes = build_routes() + channel_routes(pubsub.max_publish_bytes) + feed_routes()
     socket_args = {
         "hub": maelstrom.hub,
         "settings": pubsub,

@@ -21,6 +21,7 @@ def server_config(tmp_path: Path) -> dict[str, Any]:
         "logging": {"level": "DEBUG"},
         "pubsub": {},
         "control": {"sample_on_first_start": False},  # tests build what they need
+        "ingest": {"port": 0},  # never the shared default port 1025
     }
 
 

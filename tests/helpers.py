@@ -1,4 +1,5 @@
-"""Test clients: a JSON WebSocket client, an HTTP helper and a raw-socket WebSocket client."""
+"""Test clients: a JSON WebSocket client, an HTTP helper, a raw-socket WebSocket client and a
+line protocol client on a raw socket (what `nc` is: bytes out, lines back)."""
 
 from __future__ import annotations
 
@@ -264,10 +265,15 @@ class ServerProcess:
         self.data_dir = tmp_path / "data"
         self.log_path = tmp_path / "server.log"
         self._log_file = self.log_path.open("w")
+        # the line protocol on any free port: two test runs must not fight over 1025
+        config = tmp_path / "maelstrom.yaml"
+        config.write_text("ingest:\n  port: 0\n")
         self.process = subprocess.Popen(
             [
                 sys.executable,
                 "maelstrom.py",
+                "--config",
+                str(config),
                 "--port",
                 str(self.port),
                 "--address",
@@ -322,3 +328,39 @@ def assert_error(status: int, reply: Any, expected: int, code: str | None = None
     if code is not None:
         assert error["code"] == code, error
     return error
+
+
+class LineClient:
+    """The ingest line protocol over a plain TCP connection."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader = reader
+        self.writer = writer
+
+    def send(self, data: bytes | str) -> None:
+        self.writer.write(data.encode() if isinstance(data, str) else data)
+
+    async def line(self, timeout: float = 3.0) -> str:
+        """The next reply, terminator included (b'' at EOF)."""
+        return (await asyncio.wait_for(self.reader.readline(), timeout)).decode()
+
+    async def ask(self, line: str, end: str = "\n") -> str:
+        self.send(line + end)
+        reply = await self.line()
+        assert reply.endswith(end), repr(reply)
+        return reply[: -len(end)]
+
+    async def closed(self, timeout: float = 3.0) -> bytes:
+        """Everything until the server closes (what is left after the last ERR is b'')."""
+        return await asyncio.wait_for(self.reader.read(), timeout)
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+async def line_client(server, auth: bool = True) -> LineClient:
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.ingest_ports[0])
+    client = LineClient(reader, writer)
+    if auth:
+        assert await client.ask(f"AUTH {server.test_token}") == "OK"
+    return client

@@ -44,6 +44,7 @@ PATH_PARAMS = {
     "id": {"type": "integer", "minimum": 0},
     "name": {"type": "string", "pattern": "^[a-z_]+$"},
     "channel": {"type": "string", "pattern": "^[A-Za-z0-9_./:-]{1,128}$"},
+    "series": {"type": "string", "pattern": "^[a-z0-9_./-]{1,64}$"},
 }
 FREE = {
     "csv": {"type": "string"},
@@ -62,7 +63,7 @@ STATUS_TEXT = {
     404: "No such resource",
     409: "Conflict",
     413: "Too large",
-    415: "Not JSON",
+    415: "Unsupported content type",
     503: "Database busy (locked by another program); nothing was changed",
 }
 
@@ -93,6 +94,8 @@ def build_document(routes: list[Route]) -> dict[str, Any]:
             return {"type": "array", "items": schema_of(spec[1], mode)}
         if isinstance(spec, str):
             return FREE[spec]
+        if isinstance(spec, dict):  # a route's own JSON schema
+            return spec
         return refs[(spec, mode)]
 
     paths: dict[str, Any] = {}
@@ -119,17 +122,8 @@ def build_document(routes: list[Route]) -> dict[str, Any]:
                     else "application/json"
                 )
                 content = {media: {"schema": schema_of(op.request, "validation")}}
-                if op.form:
-                    content["application/x-www-form-urlencoded"] = {
-                        "schema": {
-                            "type": "object",
-                            "required": ["channel", "data"],
-                            "properties": {
-                                "channel": {"type": "string"},
-                                "data": {"type": "string", "description": "a JSON text"},
-                            },
-                        }
-                    }
+                if op.form is not None:
+                    content["application/x-www-form-urlencoded"] = {"schema": op.form}
                 operation["requestBody"] = {"required": True, "content": content}
             success: dict[str, Any] = {"description": STATUS_TEXT[op.status]}
             if op.response is not None:

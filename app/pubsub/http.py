@@ -74,6 +74,11 @@ class ChannelListHandler(JsonHandler):
 
 
 PUBLISH_ERRORS = (400, 401, 403, 409, 413, 415)
+PUBLISH_FORM = {
+    "type": "object",
+    "required": ["channel", "data"],
+    "properties": {"channel": {"type": "string"}, "data": {"type": "string", "description": "a JSON text"}},
+}
 
 
 def channel_routes(max_publish_bytes: int) -> list[Route]:
@@ -92,7 +97,7 @@ def channel_routes(max_publish_bytes: int) -> list[Route]:
                     request="publish",
                     response="publish_result",
                     errors=PUBLISH_ERRORS,
-                    form=True,
+                    form=PUBLISH_FORM,
                 ),
             ),
             "channels",

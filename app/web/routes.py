@@ -23,12 +23,12 @@ class Op:
     method: str
     summary: str
     status: int = 200
-    request: Any = None  # a pydantic model, "any" (free JSON) or None
-    response: Any = None  # a model, ("list", model), "object", "any" or None (no body)
+    request: Any = None  # a pydantic model, "any" (free JSON), a JSON schema (dict) or None
+    response: Any = None  # a model, ("list", model), "object", "any", a JSON schema or None (no body)
     errors: tuple[int, ...] = ()
     public: bool = False  # needs no authentication at all
     query: tuple[tuple[str, str, str] | Param, ...] = ()  # (name, JSON type, description) or Param
-    form: bool = False  # also accepts form fields
+    form: dict[str, Any] | None = None  # JSON schema of the form fields it also accepts
     csv: bool = False  # also answers text/csv (`format=csv`)
 
 

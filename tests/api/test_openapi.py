@@ -15,7 +15,7 @@ from app.control.tuning import tuning_fields
 from tests.helpers import ServerProcess, http
 
 REPO = Path(__file__).resolve().parents[2]
-EXAMPLE_PATH_VALUES = {"id": "1", "name": "units", "channel": "test"}
+EXAMPLE_PATH_VALUES = {"id": "1", "name": "units", "channel": "test", "series": "beer_temp"}
 
 
 @pytest.mark.gen_test
@@ -38,6 +38,8 @@ async def test_document_describes_every_api_route_with_schemas(server):
         "/api/logs",
         "/publish",
         "/api/channels/{channel}",
+        "/api/feeds/{series}",
+        "/api/feeds/ispindel",
     ):
         assert expected in paths, expected
     chamber_post = paths["/api/chambers"]["post"]

@@ -1,0 +1,30 @@
+"""Ingest fixtures: a sink that keeps what it is handed (the line client is in tests/helpers.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pytest
+
+from app.ingest.sink import Sample
+
+
+class RecordingSink:
+    """Stands where the history recorder will: keeps every batch it is handed."""
+
+    def __init__(self) -> None:
+        self.batches: list[list[Sample]] = []
+
+    def record(self, samples: Sequence[Sample]) -> None:
+        self.batches.append(list(samples))
+
+    @property
+    def samples(self) -> list[Sample]:
+        return [sample for batch in self.batches for sample in batch]
+
+
+@pytest.fixture
+def sink(server) -> RecordingSink:
+    recording = RecordingSink()
+    server.ingest.sinks.append(recording)
+    return recording
