@@ -25,7 +25,11 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     # before WAL: only a database without pages takes it; an older one is converted once by
     # migrate(). Lets history retention give deleted pages back to the file system.
-    cursor.execute("PRAGMA auto_vacuum=INCREMENTAL")
+    # Only on a file without pages: set on every connection of a used database, a write got
+    # through while another program held BEGIN IMMEDIATE (test_rest_writes_off_loop.py);
+    # why was not run down. An older database is converted once by migrate().
+    if cursor.execute("PRAGMA page_count").fetchone()[0] == 0:
+        cursor.execute("PRAGMA auto_vacuum=INCREMENTAL")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")  # safe with WAL; a power cut loses at most the last commit
