@@ -89,8 +89,9 @@ class HistoryHandler(JsonHandler):
         try:
             return query.parse_time(text)
         except ValueError:
-            example = "2026-11-23T10:00:00Z"
-            raise _bad(name, f"{name} must be an ISO 8601 time from 1970 on, such as {example}") from None
+            raise _bad(
+                name, f"{name} must be an ISO 8601 time from 1970 on, such as 2026-11-23T10:00:00Z"
+            ) from None
 
 
 class SeriesHandler(JsonHandler):

@@ -169,7 +169,10 @@ def _query_param(param: tuple[str, str, str] | Param) -> dict[str, Any]:
     else:
         (name, kind, text), required = param, False
         schema = {"type": kind}
-    return {"name": name, "in": "query", "required": required, "description": text, "schema": schema}
+    described = {"name": name, "in": "query", "required": required, "description": text, "schema": schema}
+    if isinstance(param, Param) and param.example is not None:
+        described["example"] = param.example
+    return described
 
 
 def _path_params(path: str) -> list[str]:

@@ -347,6 +347,7 @@ def build_routes() -> list[Route]:
                             {"type": "string", "pattern": r"^[a-z0-9_./-]{1,64}(,[a-z0-9_./-]{1,64})*$"},
                             f"series names, comma-separated (at most {MAX_SERIES})",
                             required=True,
+                            example="chamber/1/beer,chamber/1/heat",  # the sample chamber's
                         ),
                         Param(
                             "from",

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from itertools import groupby
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Connection, bindparam, delete, func, select
 from sqlalchemy.orm import Session
 
 from ..db.models import FRAMES_S, Rollup, RollupPending, Sample
@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 PERIOD_S = 60.0
 FIRST_RUN_S = 5.0  # soon after start: catch up with what was pending when it stopped
 BATCH_MINUTES = 1000  # pending minutes per transaction: about 0.1 s of the writer's time
+MERGE_GAP = 15  # frames between two wanted ones still read in the same query
 DELETE_CHUNK = 500  # keys per IN (...): well under any SQLite's variable limit
 
 
@@ -82,74 +83,99 @@ class Batch:
 
 
 def _runs(starts: Sequence[int], step_ms: int) -> list[tuple[int, int]]:
-    """Sorted frame starts as contiguous [from, to) ranges: one query per range."""
+    """Sorted frame starts as [from, to) ranges to read, one query each: neighbours and
+    frames up to MERGE_GAP apart share one (a query costs more than the few rows between)."""
     runs: list[tuple[int, int]] = []
     for start in starts:
-        if runs and runs[-1][1] == start:
+        if runs and start - runs[-1][1] <= MERGE_GAP * step_ms:
             runs[-1] = (runs[-1][0], start + step_ms)
         else:
             runs.append((start, start + step_ms))
     return runs
 
 
-def _minutes_from_samples(session: Session, series_id: int, minutes: Sequence[int]) -> dict[int, Agg]:
+# Built once: a roll-up runs thousands of these, and building a statement costs more than
+# SQLite takes to run it.
+_SAMPLES = (
+    select(Sample.ts, Sample.value, Sample.min, Sample.max)
+    .where(
+        Sample.series_id == bindparam("series_id"),
+        Sample.ts >= bindparam("low"),
+        Sample.ts < bindparam("high"),
+        Sample.value.is_not(None),
+    )
+    .order_by(Sample.ts)
+)
+_FRAMES = (
+    select(Rollup.start, Rollup.count, Rollup.min, Rollup.max, Rollup.mean, Rollup.last)
+    .where(
+        Rollup.series_id == bindparam("series_id"),
+        Rollup.frame == bindparam("frame"),
+        Rollup.start >= bindparam("low"),
+        Rollup.start < bindparam("high"),
+    )
+    .order_by(Rollup.start)
+)
+_DELETE_FRAMES = delete(Rollup).where(
+    Rollup.series_id == bindparam("series_id"),
+    Rollup.frame == bindparam("frame"),
+    Rollup.start.in_(bindparam("starts", expanding=True)),
+)
+_DELETE_PENDING = delete(RollupPending).where(
+    RollupPending.series_id == bindparam("series_id"),
+    RollupPending.start.in_(bindparam("starts", expanding=True)),
+)
+_PENDING = (
+    select(RollupPending.series_id, RollupPending.start)
+    .order_by(RollupPending.series_id, RollupPending.start)
+    .limit(bindparam("limit"))
+)
+_LEFT = select(func.count(), func.min(RollupPending.start))
+
+
+def _merge(found: dict[int, Agg], key: int, one: Agg) -> None:
+    if key in found:
+        found[key].add(one)
+    else:
+        found[key] = one
+
+
+def _minutes_from_samples(connection: Connection, series_id: int, minutes: Sequence[int]) -> dict[int, Agg]:
     found: dict[int, Agg] = {}
+    wanted = set(minutes)
     for low, high in _runs(minutes, 60_000):
-        rows = session.execute(
-            select(Sample.ts, Sample.value, Sample.min, Sample.max)
-            .where(
-                Sample.series_id == series_id, Sample.ts >= low, Sample.ts < high, Sample.value.is_not(None)
-            )
-            .order_by(Sample.ts)
-        )
+        rows = connection.execute(_SAMPLES, {"series_id": series_id, "low": low, "high": high})
         for ts, value, low_value, high_value in rows:
-            one = Agg(
-                1,
-                value,
-                value if low_value is None else low_value,
-                value if high_value is None else high_value,
-                value,
-                ts,
-            )
             start = floor_to(ts, 60_000)
-            if start in found:
-                found[start].add(one)
-            else:
-                found[start] = one
+            if start in wanted:  # else read on the way between two wanted minutes
+                low_value = value if low_value is None else low_value
+                high_value = value if high_value is None else high_value
+                _merge(found, start, Agg(1, value, low_value, high_value, value, ts))
     return found
 
 
 def _frames_from_finer(
-    session: Session, series_id: int, finer: int, frame: int, starts: Sequence[int]
+    connection: Connection, series_id: int, finer: int, frame: int, starts: Sequence[int]
 ) -> dict[int, Agg]:
     found: dict[int, Agg] = {}
     step_ms = frame * 1000
+    wanted = set(starts)
     for low, high in _runs(starts, step_ms):
-        rows = session.execute(
-            select(Rollup.start, Rollup.count, Rollup.min, Rollup.max, Rollup.mean, Rollup.last)
-            .where(
-                Rollup.series_id == series_id,
-                Rollup.frame == finer,
-                Rollup.start >= low,
-                Rollup.start < high,
-            )
-            .order_by(Rollup.start)
-        )
+        rows = connection.execute(_FRAMES, {"series_id": series_id, "frame": finer, "low": low, "high": high})
         for start, count, low_value, high_value, mean, last in rows:
-            one = Agg(count, mean * count, low_value, high_value, last, start)
             key = floor_to(start, step_ms)
-            if key in found:
-                found[key].add(one)
-            else:
-                found[key] = one
+            if key in wanted:
+                _merge(found, key, Agg(count, mean * count, low_value, high_value, last, start))
     return found
 
 
-def _store(session: Session, series_id: int, frame: int, starts: Iterable[int], found: dict[int, Agg]) -> int:
+def _store(
+    connection: Connection, series_id: int, frame: int, starts: Iterable[int], found: dict[int, Agg]
+) -> int:
     """Write the frames found; delete those of `starts` that hold no sample any more."""
     rows = [agg.row(series_id, frame, start) for start, agg in sorted(found.items())]
     upsert(
-        session,
+        connection,
         Rollup.__table__,
         rows,
         ("series_id", "frame", "start"),
@@ -157,47 +183,35 @@ def _store(session: Session, series_id: int, frame: int, starts: Iterable[int], 
     )
     empty = sorted(set(starts) - set(found))
     for chunk in range(0, len(empty), DELETE_CHUNK):
-        session.execute(
-            delete(Rollup).where(
-                Rollup.series_id == series_id,
-                Rollup.frame == frame,
-                Rollup.start.in_(empty[chunk : chunk + DELETE_CHUNK]),
-            )
-        )
+        params = {"series_id": series_id, "frame": frame, "starts": empty[chunk : chunk + DELETE_CHUNK]}
+        connection.execute(_DELETE_FRAMES, params)
     return len(rows) + len(empty)
 
 
-def roll_up_series(session: Session, series_id: int, minutes: Sequence[int]) -> int:
+def roll_up_series(connection: Connection, series_id: int, minutes: Sequence[int]) -> int:
     """Recompute every frame that holds one of `minutes` (sorted minute starts, epoch ms)."""
-    frames = _store(session, series_id, 60, minutes, _minutes_from_samples(session, series_id, minutes))
+    frames = _store(connection, series_id, 60, minutes, _minutes_from_samples(connection, series_id, minutes))
     starts = list(minutes)
     for finer, frame in zip(FRAMES_S, FRAMES_S[1:], strict=False):
         starts = sorted({floor_to(start, frame * 1000) for start in starts})
-        frames += _store(
-            session, series_id, frame, starts, _frames_from_finer(session, series_id, finer, frame, starts)
-        )
+        found = _frames_from_finer(connection, series_id, finer, frame, starts)
+        frames += _store(connection, series_id, frame, starts, found)
     return frames
 
 
 def roll_up_batch(session: Session, limit: int = BATCH_MINUTES) -> Batch:
     """Roll up at most `limit` pending minutes, oldest series first, in the open transaction."""
-    pending = session.execute(
-        select(RollupPending.series_id, RollupPending.start)
-        .order_by(RollupPending.series_id, RollupPending.start)
-        .limit(limit)
-    ).all()
+    connection = session.connection()
+    pending = connection.execute(_PENDING, {"limit": limit}).all()
     frames = 0
     for series_id, rows in groupby(pending, key=lambda row: row[0]):
         minutes = [start for _, start in rows]
-        frames += roll_up_series(session, series_id, minutes)
+        frames += roll_up_series(connection, series_id, minutes)
         for chunk in range(0, len(minutes), DELETE_CHUNK):
-            session.execute(
-                delete(RollupPending).where(
-                    RollupPending.series_id == series_id,
-                    RollupPending.start.in_(minutes[chunk : chunk + DELETE_CHUNK]),
-                )
+            connection.execute(
+                _DELETE_PENDING, {"series_id": series_id, "starts": minutes[chunk : chunk + DELETE_CHUNK]}
             )
-    left, oldest = session.execute(select(func.count(), func.min(RollupPending.start))).one()
+    left, oldest = connection.execute(_LEFT).one()
     return Batch(len(pending), frames, int(left), oldest)
 
 

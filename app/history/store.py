@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Table, insert, select
+from sqlalchemy import Connection, Table, insert, select
 from sqlalchemy.orm import Session
 
 from ..db.models import SERIES_KINDS, RollupPending, Sample, Series, utcnow
@@ -79,33 +79,43 @@ def check_sample(series: str, value: float | None, low: float | None, high: floa
         raise ValueError("min must be at most value and max at least value")
 
 
+_UPSERTS: dict[tuple[str, str, tuple[str, ...], tuple[str, ...]], Any] = {}
+
+
 def upsert(
-    session: Session,
+    connection: Session | Connection,
     table: Table,
     rows: Sequence[dict[str, Any]],
     keys: Iterable[str],
     update: Iterable[str] = (),
 ) -> None:
     """INSERT ... ON CONFLICT (keys) DO UPDATE the `update` columns, or DO NOTHING; SQLite and
-    PostgreSQL spell it the same way, through their own SQLAlchemy dialects."""
+    PostgreSQL spell it the same way, through their own SQLAlchemy dialects. The statement
+    is built once per table (building one costs more than running it)."""
     if not rows:
         return
-    dialect = session.get_bind().dialect.name
-    if dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    elif dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    else:
-        raise NotImplementedError(f"history needs SQLite or PostgreSQL, not {dialect}")
-    statement = dialect_insert(table)
-    columns = list(update)
-    if columns:
-        statement = statement.on_conflict_do_update(
-            index_elements=list(keys), set_={column: statement.excluded[column] for column in columns}
-        )
-    else:
-        statement = statement.on_conflict_do_nothing(index_elements=list(keys))
-    session.execute(statement, list(rows))
+    if isinstance(connection, Session):
+        connection = connection.connection()
+    dialect = connection.dialect.name
+    key = (dialect, table.name, tuple(keys), tuple(update))
+    statement = _UPSERTS.get(key)
+    if statement is None:
+        if dialect == "sqlite":
+            from sqlalchemy.dialects.sqlite import insert as dialect_insert
+        elif dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as dialect_insert
+        else:
+            raise NotImplementedError(f"history needs SQLite or PostgreSQL, not {dialect}")
+        statement = dialect_insert(table)
+        if key[3]:
+            excluded = statement.excluded
+            statement = statement.on_conflict_do_update(
+                index_elements=list(key[2]), set_={column: excluded[column] for column in key[3]}
+            )
+        else:
+            statement = statement.on_conflict_do_nothing(index_elements=list(key[2]))
+        _UPSERTS[key] = statement
+    connection.execute(statement, list(rows))
 
 
 def series_ids(session: Session, samples: Iterable[NewSample]) -> dict[str, tuple[int, int]]:

@@ -16,6 +16,7 @@ class Param:
     schema: dict[str, Any]
     description: str
     required: bool = False
+    example: Any = None  # shown in the document; schemathesis tries it too
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,16 @@ def imported_modules(path: Path) -> set[str]:
     return found
 
 
+def offenders(package: str, forbidden: str) -> list[str]:
+    """Each import of app/<forbidden> (or a module of it) in app/<package>."""
+    return [
+        f"{path.relative_to(APP.parent)} imports {module}"
+        for path in sorted((APP / package).rglob("*.py"))
+        for module in sorted(imported_modules(path))
+        if module == f"app.{forbidden}" or module.startswith(f"app.{forbidden}.")
+    ]
+
+
 def test_the_import_resolver_sees_relative_and_absolute_imports():
     source = APP / "pubsub" / "http.py"
     modules = imported_modules(source)
@@ -38,10 +48,16 @@ def test_the_import_resolver_sees_relative_and_absolute_imports():
 
 @pytest.mark.parametrize(("package", "forbidden"), [("api", "pubsub"), ("pubsub", "api")])
 def test_api_and_pubsub_do_not_import_each_other(package, forbidden):
-    offenders = [
-        f"{path.relative_to(APP.parent)} imports {module}"
-        for path in sorted((APP / package).rglob("*.py"))
-        for module in sorted(imported_modules(path))
-        if module == f"app.{forbidden}" or module.startswith(f"app.{forbidden}.")
-    ]
-    assert not offenders, offenders
+    found = offenders(package, forbidden)
+    assert not found, found
+
+
+@pytest.mark.parametrize(
+    ("package", "forbidden"),
+    [("control", "history"), ("history", "control"), ("history", "pubsub"), ("history", "api")],
+)
+def test_the_control_loop_and_the_history_know_nothing_of_each_other(package, forbidden):
+    """The server hands the control loop's records to the history (app/server.py); the
+    history writes through the database writer and is read by the API, never the reverse."""
+    found = offenders(package, forbidden)
+    assert not found, found
