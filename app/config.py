@@ -10,7 +10,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 
@@ -168,6 +167,8 @@ def load_config(path: Path | None, overrides: dict[str, Any] | None = None) -> C
     """Read the YAML file at `path` (if any), apply overrides and validate."""
     raw: Any = {}
     if path is not None:
+        import yaml  # only with a config file: the default start (and the systemd unit) has none
+
         try:
             text = Path(path).read_text(encoding="utf-8")
         except OSError as error:

@@ -14,7 +14,7 @@ from tornado.ioloop import PeriodicCallback
 from tornado.netutil import bind_sockets
 
 from . import __version__
-from .api.openapi import OpenApiHandler, build_document
+from .api.openapi_handler import OpenApiDocument, OpenApiHandler
 from .api.routes import build_routes
 from .auth import Auth, cookie_secret
 from .config import Config
@@ -241,7 +241,7 @@ def make_app(maelstrom: Maelstrom) -> tornado.web.Application:
     routes: list[Any] = [
         (r"/", IndexHandler),
         (r"/socket", SocketHandler, socket_args),
-        (r"/api/openapi.json", OpenApiHandler, {"document": build_document(http_routes)}),
+        (r"/api/openapi.json", OpenApiHandler, {"document": OpenApiDocument(http_routes)}),
         *[(route.pattern, route.handler, route.kwargs) for route in http_routes],
         (r"/static/(.*)", tornado.web.StaticFileHandler, {"path": str(STATIC_DIR)}),
     ]

@@ -69,7 +69,7 @@ class Server:
     provision_tokens = True  # log in and make a token at each start, unless --token is given
     maelstrom_root = ROOT  # --maelstrom-root: benchmark another checkout (e.g. a `git archive` of HEAD)
 
-    def __init__(self, name: str, cpu: int, log_dir: Path) -> None:
+    def __init__(self, name: str, cpu: int, log_dir: Path, data_dir: Path | None = None) -> None:
         self.name = name
         self.cpu = cpu
         self.ws_port = free_port()
@@ -77,7 +77,9 @@ class Server:
         py = sys.executable
         self.data_dir: Path | None = None
         if name == "maelstrom":
-            data_dir = self.data_dir = Path(tempfile.mkdtemp(prefix="maelstrom-bench-", dir=log_dir))
+            data_dir = self.data_dir = data_dir or Path(
+                tempfile.mkdtemp(prefix="maelstrom-bench-", dir=log_dir)
+            )
             argv = [py, str(self.maelstrom_root / "maelstrom.py"), "--port", str(self.ws_port)]
             argv += ["--address", HOST]
             argv += ["--data-dir", str(data_dir), "--log-level", "WARNING"]
@@ -559,6 +561,39 @@ async def measure_idle_memory(server: Server, reader: BulkReader, tracker: Track
     return (after - before) / plan.burst_clients / 1024
 
 
+START_SETTLE_S = 8.0  # the resident set is read this long after the ports open
+START_RSS_TARGET_MIB = 60.0  # issue 11: Maelstrom after start, sample chamber running
+
+
+def peak_rss(pid: int) -> int:
+    """The process's resident high-water mark (VmHWM), which psutil does not report."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(status.split("VmHWM:")[1].split()[0]) * 1024
+
+
+async def measure_start_memory(name: str, cpu: int, log_dir: Path) -> dict[str, float]:
+    """RSS and peak (VmHWM) of a server START_SETTLE_S after its ports open, before any client
+    or login: a first start and a second one on the same data dir (Maelstrom's first start
+    creates its database by migrations and writes its password; the second finds both)."""
+    result: dict[str, float] = {}
+    data_dir = None
+    for start in ("first", "second"):
+        server = Server(name, cpu, log_dir, data_dir)
+        try:
+            deadline = time.monotonic() + 30
+            while not (port_open(server.ws_port) and port_open(server.http_port)):
+                if server.popen.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"{name} did not start; see {server.log_path}")
+                await asyncio.sleep(0.05)
+            await asyncio.sleep(START_SETTLE_S)
+            result[f"{start}_rss_mib"] = server.rss() / MiB
+            result[f"{start}_hwm_mib"] = peak_rss(server.popen.pid) / MiB
+        finally:
+            server.stop()
+        data_dir = server.data_dir
+    return result
+
+
 async def measure_saturation(server: Server, reader: BulkReader, plan: Plan, publishers: int) -> dict:
     rates, cpus, server_busy, client_busy, complete = [], [], [], [], True
     clients = plan.burst_clients
@@ -804,6 +839,8 @@ async def bench_server(
     so neither is hidden by memory an earlier test freed."""
     tracker = Tracker()
     result: dict[str, Any] = {"exit_codes": []}
+    say(f"{name}: RSS after start (first and second start)")
+    result["start_memory"] = await measure_start_memory(name, cpu, log_dir)
     idle = []
     for rep in range(plan.reps):
         server = Server(name, cpu, log_dir)
@@ -934,6 +971,17 @@ def build_rows(results: dict[str, dict], plan: Plan) -> list[list[str]]:
         True,
         "≤ 1.2× tornado",
         ok if judge else None,
+    )
+    for start, label in (("first", "RSS after start, MiB"), ("second", "  same data dir, second start")):
+        key = f"{start}_rss_mib"
+        ok = m is not None and m["start_memory"][key] <= START_RSS_TARGET_MIB
+        target = f"≤ {START_RSS_TARGET_MIB:.0f} MiB"
+        row(label, lambda r, key=key: r["start_memory"][key], False, target, ok if m is not None else None)
+    peaks = {n: results[n]["start_memory"] for n in names}
+    rows.append(
+        ["  peak VmHWM MiB, first / second"]
+        + [f"{peaks[n]['first_hwm_mib']:.1f} / {peaks[n]['second_hwm_mib']:.1f}" for n in names]
+        + ["", ""]
     )
     slow = {n: results[n]["slow_consumer"] for n in names}
     ok = m is not None and slow["maelstrom"]["close"] == "4008"

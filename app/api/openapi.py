@@ -1,4 +1,7 @@
-"""The OpenAPI 3.1 document, built from the route table and its pydantic models."""
+"""The OpenAPI 3.1 document, built from the route table and its pydantic models.
+
+Imported on the first `GET /api/openapi.json` only (app/api/openapi_handler.py): most
+servers are never asked for it, and building it costs time and memory at start."""
 
 from __future__ import annotations
 
@@ -9,7 +12,6 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from .. import __version__
-from ..web.handler import JsonHandler
 from ..web.routes import Param, Route
 
 REF = "#/components/schemas/{model}"
@@ -181,11 +183,3 @@ def _path_params(path: str) -> list[str]:
 
 def _operation_id(method: str, path: str) -> str:
     return f"{method}_" + re.sub(r"[^A-Za-z0-9]+", "_", path.strip("/")).strip("_")
-
-
-class OpenApiHandler(JsonHandler):
-    def initialize(self, document: dict[str, Any]) -> None:
-        self.document = document
-
-    def get(self) -> None:
-        self.send_json(self.document)

@@ -1,11 +1,17 @@
 """Alembic migrations: an empty database is brought to the newest schema, and the models
 and migrations never drift apart (a model change without its migration fails here)."""
 
+import re
+import shutil
+from pathlib import Path
+
+import alembic.command
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from app.db.engine import make_engine, migrate
+from app.db import engine as db_engine
+from app.db.engine import MIGRATIONS, current_revision, head_revision, make_engine, migrate
 from app.db.models import Base
 
 
@@ -72,3 +78,65 @@ def test_a_database_from_before_history_is_switched_to_incremental_vacuum_once(t
     with caplog.at_level("INFO", logger="app.db.engine"):
         migrate(engine)
     assert "VACUUM" not in caplog.text  # once
+
+
+def test_the_head_is_read_from_the_file_names_as_alembic_finds_it():
+    """migrate() tells a current database without Alembic, from the migrations' file names:
+    every migration must be named `<revision>_<slug>.py` with a 4-digit revision."""
+    from alembic.script import ScriptDirectory
+
+    scripts = ScriptDirectory(str(MIGRATIONS))
+    assert scripts.get_heads() == [head_revision()]
+    for script in scripts.walk_revisions():
+        assert re.fullmatch(r"\d{4}", script.revision), script.revision
+        assert Path(script.path).name.startswith(f"{script.revision}_"), script.path
+
+
+def test_a_database_at_the_head_is_not_handed_to_alembic(tmp_path, monkeypatch):
+    engine = make_engine(f"sqlite:///{tmp_path / 'db'}")
+    migrate(engine)
+    assert current_revision(engine) == head_revision()
+
+    def refuse(*_args):
+        raise AssertionError("Alembic ran on a database already at the head")
+
+    monkeypatch.setattr(alembic.command, "upgrade", refuse)
+    migrate(engine)
+
+
+def test_a_database_behind_the_head_is_upgraded(tmp_path, monkeypatch):
+    """An appliance upgraded in place: the database is at the old head, a new migration
+    arrived with the software, and the next start applies it."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'db'}")
+    migrate(engine)
+    old_head = head_revision()
+    migrations = tmp_path / "migrations"
+    shutil.copytree(MIGRATIONS, migrations, ignore=shutil.ignore_patterns("__pycache__"))
+    new_head = f"{int(old_head) + 1:04d}"
+    (migrations / "versions" / f"{new_head}_add_a_table.py").write_text(
+        f'''"""add a table"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "{new_head}"
+down_revision = "{old_head}"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table("added_later", sa.Column("id", sa.Integer(), primary_key=True))
+
+
+def downgrade() -> None:
+    op.drop_table("added_later")
+''',
+        encoding="utf-8",
+    )
+    monkeypatch.setattr(db_engine, "MIGRATIONS", migrations)
+    monkeypatch.setattr(db_engine, "VERSIONS", migrations / "versions")
+    assert head_revision() == new_head
+    migrate(engine)
+    assert current_revision(engine) == new_head
+    assert "added_later" in sa.inspect(engine).get_table_names()
