@@ -259,7 +259,13 @@ class ServerProcess:
     """`python maelstrom.py` as a user runs it, on a free loopback port, its log in a file
     (a file, not a pipe: a full pipe would block the server)."""
 
-    def __init__(self, tmp_path: Path, env: dict[str, str] | None = None, log_level: str = "INFO") -> None:
+    def __init__(
+        self,
+        tmp_path: Path,
+        env: dict[str, str] | None = None,
+        log_level: str = "INFO",
+        db_url: str | None = None,  # None: SQLite at <data dir>/db
+    ) -> None:
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.data_dir = tmp_path / "data"
@@ -282,6 +288,7 @@ class ServerProcess:
                 str(self.data_dir),
                 "--log-level",
                 log_level,
+                *(["--db-url", db_url] if db_url else []),
             ],
             cwd=REPO,
             env=env,

@@ -43,6 +43,15 @@ class Strict(BaseModel):
     # strict: JSON true is not a temperature and "20" is not a number
     model_config = ConfigDict(extra="forbid", strict=True)
 
+    @field_validator("*")
+    @classmethod
+    def _no_nul_character(cls, value: Any) -> Any:
+        # PostgreSQL cannot store NUL in text, and no name or note needs one: refused on
+        # both databases alike, with the field named, rather than a 500 from one of them
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError("must not contain a NUL character")
+        return value
+
 
 class Out(BaseModel):
     model_config = ConfigDict(from_attributes=True)

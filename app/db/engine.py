@@ -39,7 +39,24 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+# PostgreSQL waits for a lock as long as SQLite's busy_timeout does, then refuses the
+# statement (is_locked: the REST API answers 503, the writer tries again), instead of
+# waiting for ever behind another program's LOCK TABLE or long transaction.
+PG_LOCK_TIMEOUT_MS = 5000
+
+
 def make_engine(url: str) -> Engine:
+    """SQLite (the default) or PostgreSQL (`postgresql://` runs on psycopg 3)."""
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        url = "postgresql+psycopg://" + url.split("://", 1)[1]
+    if url.startswith("postgresql"):
+        # pre-ping: a PostgreSQL restarted under a running appliance costs one failed
+        # checkout, not a failed write per pooled connection
+        return create_engine(
+            url,
+            pool_pre_ping=True,
+            connect_args={"options": f"-c lock_timeout={PG_LOCK_TIMEOUT_MS} -c timezone=UTC"},
+        )
     engine = create_engine(url)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)

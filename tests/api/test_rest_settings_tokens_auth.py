@@ -14,10 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 from tornado.httpclient import HTTPClientError, HTTPRequest
 from tornado.websocket import websocket_connect
 
+from app.db.models import Setting
 from tests.helpers import (
     WsClient,
     assert_error,
@@ -98,8 +99,8 @@ async def test_patch_many_settings_and_reset_one(server):
     assert await get(server, "/api/settings") == expected
     # a setting outlives a restart: it is in the database
     with server.sessions() as session:
-        stored = dict(session.execute(text("SELECT name, value FROM setting")).all())
-    assert json.loads(stored["theme"]) == "light"
+        stored = dict(session.execute(select(Setting.name, Setting.value)).all())
+    assert stored["theme"] == "light"
 
     status, reply = await http(server, "DELETE", "/api/settings/theme")
     assert status == 200, reply

@@ -15,28 +15,29 @@ from app.db.engine import MIGRATIONS, current_revision, head_revision, make_engi
 from app.db.models import Base
 
 
-def test_empty_database_migrates_to_the_full_schema_and_again_is_a_no_op(tmp_path):
-    engine = make_engine(f"sqlite:///{tmp_path / 'db'}")
+def test_empty_database_migrates_to_the_full_schema_and_again_is_a_no_op(db_url):
+    engine = make_engine(db_url)
     migrate(engine)
     migrate(engine)
     tables = set(sa.inspect(engine).get_table_names())
     assert set(Base.metadata.tables) <= tables
     with engine.connect() as connection:
-        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
-        assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        if engine.dialect.name == "sqlite":
+            assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+            assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
         assert MigrationContext.configure(connection).get_current_revision() is not None
 
 
-def test_migrations_match_the_models(tmp_path):
-    engine = make_engine(f"sqlite:///{tmp_path / 'db'}")
+def test_migrations_match_the_models(db_url):
+    engine = make_engine(db_url)
     migrate(engine)
     with engine.connect() as connection:
         differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
     assert differences == []
 
 
-def test_foreign_keys_are_enforced(tmp_path):
-    engine = make_engine(f"sqlite:///{tmp_path / 'db'}")
+def test_foreign_keys_are_enforced(db_url):
+    engine = make_engine(db_url)
     migrate(engine)
     with engine.connect() as connection:
         try:
@@ -92,8 +93,8 @@ def test_the_head_is_read_from_the_file_names_as_alembic_finds_it():
         assert Path(script.path).name.startswith(f"{script.revision}_"), script.path
 
 
-def test_a_database_at_the_head_is_not_handed_to_alembic(tmp_path, monkeypatch):
-    engine = make_engine(f"sqlite:///{tmp_path / 'db'}")
+def test_a_database_at_the_head_is_not_handed_to_alembic(db_url, monkeypatch):
+    engine = make_engine(db_url)
     migrate(engine)
     assert current_revision(engine) == head_revision()
 
@@ -104,10 +105,10 @@ def test_a_database_at_the_head_is_not_handed_to_alembic(tmp_path, monkeypatch):
     migrate(engine)
 
 
-def test_a_database_behind_the_head_is_upgraded(tmp_path, monkeypatch):
+def test_a_database_behind_the_head_is_upgraded(tmp_path, db_url, monkeypatch):
     """An appliance upgraded in place: the database is at the old head, a new migration
     arrived with the software, and the next start applies it."""
-    engine = make_engine(f"sqlite:///{tmp_path / 'db'}")
+    engine = make_engine(db_url)
     migrate(engine)
     old_head = head_revision()
     migrations = tmp_path / "migrations"

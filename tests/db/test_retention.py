@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 
 from app.control.alarms import Finding
-from app.db.engine import make_engine, make_sessionmaker, migrate
 from app.db.models import Alarm, LogEntry, utcnow
 from app.db.retention import Retention
 from app.db.writer import DbWriter
@@ -220,14 +219,6 @@ class CountingWriter(DbWriter):
 
 
 SETTINGS = {"log_keep_days": 30, "log_keep_rows": 100_000, "alarm_keep_days": 365, "alarm_keep_rows": 10_000}
-
-
-@pytest.fixture
-def sessions(tmp_path):
-    engine = make_engine(f"sqlite:///{tmp_path / 'db'}")
-    migrate(engine)
-    yield make_sessionmaker(engine)
-    engine.dispose()
 
 
 @pytest.mark.gen_test(timeout=30)

@@ -8,7 +8,6 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import update
 
-from app.db.engine import make_engine, make_sessionmaker, migrate
 from app.db.models import Series
 from app.history.query import find_series, history, parse_time, series_list, series_points, to_csv
 from app.history.store import NewSample
@@ -17,14 +16,6 @@ from tests.history.common import roll_up_all, write
 BASE = 1_763_856_000_000  # 2025-11-23T00:00:00Z
 HOUR = 3_600_000
 DAY = 24 * HOUR
-
-
-@pytest.fixture
-def sessions(tmp_path):
-    engine = make_engine(f"sqlite:///{tmp_path / 'db'}")
-    migrate(engine)
-    yield make_sessionmaker(engine)
-    engine.dispose()
 
 
 def points_of(sessions, name: str, low: int, high: int, points: int) -> tuple[str, list]:

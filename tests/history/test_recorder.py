@@ -10,7 +10,6 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select
 
-from app.db.engine import make_engine, make_sessionmaker, migrate
 from app.db.models import Sample, Series
 from app.db.writer import DbWriter
 from app.history.recorder import Recorder, SampleRefused
@@ -42,14 +41,6 @@ def tick(ms: int, **fields) -> dict:
         "ts": datetime.fromtimestamp(ms / 1000, UTC).isoformat().replace("+00:00", "Z"),
     }
     return record | fields
-
-
-@pytest.fixture
-def sessions(tmp_path):
-    engine = make_engine(f"sqlite:///{tmp_path / 'db'}")
-    migrate(engine)
-    yield make_sessionmaker(engine)
-    engine.dispose()
 
 
 @pytest.fixture

@@ -59,14 +59,6 @@ def raw_from(sessions, name: str) -> int:
         return session.scalar(select(Series.raw_from).where(Series.name == name))
 
 
-@pytest.fixture
-def sessions(tmp_path):
-    engine = make_engine(f"sqlite:///{tmp_path / 'db'}")
-    migrate(engine)
-    yield make_sessionmaker(engine)
-    engine.dispose()
-
-
 def test_a_sample_is_deleted_only_once_its_frames_are_rolled_up(sessions):
     # ten days of one sample a minute, the first five older than the 3 raw days kept
     now = BASE + 8 * DAY + 12 * HOUR

@@ -15,6 +15,7 @@ from app.db.engine import make_engine, make_sessionmaker, migrate
 from app.db.writer import DbWriter, WriterBusy
 from app.history.rollup import RollupTask, roll_up_batch
 from app.history.store import NewSample
+from tests.conftest import BACKENDS
 from tests.history.common import (
     assert_frames_equal,
     brute_force,
@@ -29,9 +30,14 @@ DAY_MS = 86_400_000
 BASE = 1_763_856_000_000  # 2025-11-23T00:00:00Z: frames start on round numbers from here
 
 
-@pytest.fixture(scope="module")
-def sessions(tmp_path_factory):
-    engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('rollup') / 'db'}")
+@pytest.fixture(scope="module", params=BACKENDS)
+def module_sessions(request, tmp_path_factory):
+    """One database for the module's examples (each uses its own series), on each backend."""
+    if request.param == "postgresql":
+        url = request.getfixturevalue("pg_cluster").create_database()
+    else:
+        url = f"sqlite:///{tmp_path_factory.mktemp('rollup') / 'db'}"
+    engine = make_engine(url)
     migrate(engine)
     yield make_sessionmaker(engine)
     engine.dispose()
@@ -53,7 +59,8 @@ operation = st.one_of(
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(operation, min_size=1, max_size=12))
-def test_rollups_match_a_brute_force_computation_with_late_samples(sessions, operations):
+def test_rollups_match_a_brute_force_computation_with_late_samples(module_sessions, operations):
+    sessions = module_sessions
     name = next(NAMES)
     model: dict[int, tuple[float, float | None, float | None]] = {}  # what should be stored
     for kind, argument in operations:
@@ -81,7 +88,8 @@ def test_rollups_match_a_brute_force_computation_with_late_samples(sessions, ope
     assert stored_rollups(sessions, name) == before
 
 
-def test_a_late_sample_reopens_exactly_the_frames_it_falls_in(sessions):
+def test_a_late_sample_reopens_exactly_the_frames_it_falls_in(module_sessions):
+    sessions = module_sessions
     name = "late/one"
     samples = [NewSample(name, BASE + i * 10_000, float(i % 17)) for i in range(3 * 8640)]  # 3 days of 10 s
     write(sessions, samples)
@@ -106,9 +114,8 @@ def test_a_late_sample_reopens_exactly_the_frames_it_falls_in(sessions):
 
 
 @pytest.mark.gen_test(timeout=60)
-async def test_the_task_catches_up_after_downtime_in_batches_through_the_writer(tmp_path):
-    path = tmp_path / "db"
-    engine = make_engine(f"sqlite:///{path}")
+async def test_the_task_catches_up_after_downtime_in_batches_through_the_writer(db_url):
+    engine = make_engine(db_url)
     migrate(engine)
     sessions = make_sessionmaker(engine)
     name = "gap/beer"
@@ -116,7 +123,7 @@ async def test_the_task_catches_up_after_downtime_in_batches_through_the_writer(
     write(sessions, before_gap)  # recorded, then the server stopped before rolling them up
     engine.dispose()
 
-    engine = make_engine(f"sqlite:///{path}")  # the next start, six hours later
+    engine = make_engine(db_url)  # the next start, six hours later
     sessions = make_sessionmaker(engine)
     after_gap = [NewSample(name, BASE + 6 * 3_600_000 + i * 10_000, 18.0 + i % 3) for i in range(500)]
     write(sessions, after_gap)
@@ -156,10 +163,7 @@ class BusyAfter:
 
 
 @pytest.mark.gen_test(timeout=30)
-async def test_the_task_starts_stops_and_reports_its_lag(tmp_path):
-    engine = make_engine(f"sqlite:///{tmp_path / 'db'}")
-    migrate(engine)
-    sessions = make_sessionmaker(engine)
+async def test_the_task_starts_stops_and_reports_its_lag(sessions):
     write(sessions, [NewSample("lag/x", BASE + i * 60_000, 1.0) for i in range(30)])
     writer = DbWriter(sessions)
     writer.start()
@@ -187,4 +191,3 @@ async def test_the_task_starts_stops_and_reports_its_lag(tmp_path):
         assert pending_count(sessions) == 1  # stopped: nothing rolls up
     finally:
         await writer.stop()
-        engine.dispose()

@@ -7,17 +7,17 @@ from __future__ import annotations
 
 import json
 import signal
-import sqlite3
 import threading
 import time
 import urllib.request
 from collections import defaultdict
 from datetime import datetime
-from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 from app.config import build_config
+from app.db.engine import make_engine
 from app.history.recorder import CHAMBER_FIELDS, FLUSH_S
 from app.history.store import iso
 from app.server import Maelstrom
@@ -114,12 +114,16 @@ async def test_a_clean_stop_writes_the_queued_samples_and_the_open_interval(serv
         client.close()
     finally:
         await maelstrom.stop()
-    db = sqlite3.connect(maelstrom.db_path)
-    rows = db.execute(
-        "SELECT ts, value, min, max FROM sample JOIN series ON series.id = series_id WHERE name = ?",
-        (f"chamber/{chamber['id']}/beer",),
-    ).fetchall()
-    db.close()
+    engine = make_engine(maelstrom.db_url)
+    with engine.connect() as db:
+        rows = db.execute(
+            text(
+                "SELECT ts, value, min, max FROM sample JOIN series ON series.id = series_id"
+                " WHERE name = :name"
+            ),
+            {"name": f"chamber/{chamber['id']}/beer"},
+        ).all()
+    engine.dispose()
     assert len(rows) == 1
     ts, mean, low, high = rows[0]
     beers = [r["beer"] for r in records if r["beer"] is not None]
@@ -136,7 +140,7 @@ async def test_ticks_stay_on_time_while_another_process_holds_the_write_lock(ser
     client = await connect(server)
     await client.request({"action": "subscribe", "channel": f"chamber/{chamber['id']}/data"})
     await chamber_record(client, chamber["id"], lambda r: r["beer"] is not None)
-    locker = await Locker.hold(server.db_path, 5.0)
+    locker = await Locker.hold(server, 5.0)
     locked_at = time.time()
     arrivals = await tick_times(client, chamber["id"], 4.0)
     assert time.monotonic() < await locker.released()  # all of it while the lock was held
@@ -174,20 +178,30 @@ def _put_setting(base: str, token: str, name: str, value) -> None:
     urllib.request.urlopen(request, timeout=5).read()
 
 
-def _latest_beer(db_path: Path) -> tuple[str, int | None]:
-    db = sqlite3.connect(db_path)
+def _latest_beer(db_url: str) -> tuple[str, int | None]:
+    """SQLite's integrity check ("ok", else what is wrong; PostgreSQL, whose WAL replay at
+    start is its own check, gives "ok" once it serves the query) and the last beer sample."""
+    engine = make_engine(db_url)
     try:
-        integrity = db.execute("PRAGMA integrity_check").fetchone()[0]
-        latest = db.execute(
-            "SELECT max(ts) FROM sample JOIN series ON series.id = series_id WHERE name = 'chamber/1/beer'"
-        ).fetchone()[0]
+        with engine.connect() as db:
+            integrity = "ok"
+            if engine.dialect.name == "sqlite":
+                integrity = db.exec_driver_sql("PRAGMA integrity_check").scalar()
+            latest = db.execute(
+                text(
+                    "SELECT max(ts) FROM sample JOIN series ON series.id = series_id"
+                    " WHERE name = 'chamber/1/beer'"
+                )
+            ).scalar()
     finally:
-        db.close()
+        engine.dispose()
     return integrity, latest
 
 
-def test_kill_9_during_a_burst_of_writes_loses_at_most_the_unflushed_interval(tmp_path):
-    server = ServerProcess(tmp_path, log_level="WARNING")  # with the sample chamber, as a user starts it
+def test_kill_9_during_a_burst_of_writes_loses_at_most_the_unflushed_interval(tmp_path, db_url):
+    pg_url = None if db_url.startswith("sqlite") else db_url
+    # with the sample chamber, as a user starts it
+    server = ServerProcess(tmp_path, log_level="WARNING", db_url=pg_url)
     try:
         server.wait_serving()
         token = _make_token(server.data_dir, server.base_url)
@@ -208,14 +222,14 @@ def test_kill_9_during_a_burst_of_writes_loses_at_most_the_unflushed_interval(tm
         assert sent[0] > 20, sent
     finally:
         server.stop()
-    integrity, latest = _latest_beer(server.data_dir / "db")
+    integrity, latest = _latest_beer(db_url)
     assert integrity == "ok"
     # lost at most: the open interval (1 s), what waited for the next flush, a tick, and slack
     assert latest is not None and killed_ms - latest <= 1000 + FLUSH_S * 1000 + 1000 + 1500, (
         killed_ms - latest
     )
 
-    again = ServerProcess(tmp_path, log_level="WARNING")  # the same data, started again
+    again = ServerProcess(tmp_path, log_level="WARNING", db_url=pg_url)  # the same data, started again
     try:
         again.wait_serving()
         with urllib.request.urlopen(again.base_url + "/api/series", timeout=5) as response:
