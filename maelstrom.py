@@ -10,6 +10,8 @@ import signal
 import sys
 from pathlib import Path
 
+import sqlalchemy.exc
+
 from app import __version__
 from app.config import ConfigError, load_config
 from app.server import Maelstrom
@@ -73,6 +75,9 @@ def main(argv: list[str] | None = None) -> int:
         asyncio.run(serve(Maelstrom(config)))
     except OSError as error:
         log.error("cannot start: %s", error)
+        return 1
+    except sqlalchemy.exc.OperationalError as error:  # PostgreSQL down or refusing us: systemd tries again
+        log.error("cannot start: the database cannot be opened: %s", getattr(error, "orig", error))
         return 1
     return 0
 

@@ -31,7 +31,11 @@ class ServerConfig(_Section):
 
 class StorageConfig(_Section):
     data_dir: Path = Field(Path("data"), description="Runtime state: database, secrets, backups.")
-    db_url: str | None = Field(None, description="SQLAlchemy URL; default is SQLite at <data_dir>/db.")
+    db_url: str | None = Field(
+        None,
+        pattern=r"^(sqlite|postgres|postgresql|postgresql\+psycopg)://",
+        description="SQLAlchemy URL; default is SQLite at <data_dir>/db. sqlite:///path or postgresql://...",
+    )
 
 
 class LoggingConfig(_Section):

@@ -9,7 +9,7 @@ from pathlib import Path
 import yaml
 
 from app.config import Config, documented_keys, load_config
-from tests.helpers import ServerProcess
+from tests.helpers import ServerProcess, free_port
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -54,6 +54,21 @@ def test_bad_value_stops_the_start_naming_it(tmp_path):
     result = run("--config", str(config))
     assert result.returncode == 2
     assert "pubsub.max_queue_bytes" in result.stderr and "lots" in result.stderr
+
+
+def test_a_database_url_of_another_kind_stops_the_start_naming_it(tmp_path):
+    result = run("--data-dir", str(tmp_path / "data"), "--db-url", "mysql://brewer@cellar/beer")
+    assert result.returncode == 2
+    assert "storage.db_url" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_postgresql_that_cannot_be_reached_is_one_clear_line_and_exit_1(tmp_path):
+    # nothing listens on the port: PostgreSQL down at boot, say; systemd starts us again
+    url = f"postgresql://brewer@127.0.0.1:{free_port()}/beer"
+    result = run("--data-dir", str(tmp_path / "data"), "--port", "0", "--db-url", url)
+    assert result.returncode == 1
+    assert "cannot start: the database cannot be opened" in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def test_bad_yaml_and_missing_file_are_reported(tmp_path):
