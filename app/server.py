@@ -38,6 +38,7 @@ from .pubsub.outbound import FlushScheduler
 from .pubsub.websocket import SocketHandler
 from .runtime_settings import SettingsStore
 from .systemd_notify import SystemdNotifier
+from .web.client_files import ClientFileHandler
 from .web.handler import NotFoundHandler
 
 log = logging.getLogger(__name__)
@@ -47,12 +48,6 @@ RATE_PERIOD_S = 5.0
 # Each route refuses bodies above its own limit with 413 while streaming them in; beyond
 # this ceiling Tornado drops the connection before any handler runs.
 HTTP_BODY_CEILING = 64 * 1024 * 1024
-
-
-class IndexHandler(tornado.web.RequestHandler):
-    def get(self) -> None:
-        self.set_header("Cache-Control", "no-cache")
-        self.render(str(STATIC_DIR / "index.html"))
 
 
 class Maelstrom:
@@ -239,15 +234,18 @@ def make_app(maelstrom: Maelstrom) -> tornado.web.Application:
         "scheduler": maelstrom.scheduler,
     }
     routes: list[Any] = [
-        (r"/", IndexHandler),
+        (r"/()", ClientFileHandler, {"path": str(STATIC_DIR), "default_filename": "index.html"}),
         (r"/socket", SocketHandler, socket_args),
         (r"/api/openapi.json", OpenApiHandler, {"document": OpenApiDocument(http_routes)}),
         *[(route.pattern, route.handler, route.kwargs) for route in http_routes],
-        (r"/static/(.*)", tornado.web.StaticFileHandler, {"path": str(STATIC_DIR)}),
+        (r"/static/(.*)", ClientFileHandler, {"path": str(STATIC_DIR)}),
     ]
     return tornado.web.Application(
         routes,
         default_handler_class=NotFoundHandler,
+        # gzip what is worth it (the client's files, history answers): a tablet's first load
+        # is about a third of the bytes; Tornado skips bodies under 1 KiB
+        compress_response=True,
         cookie_secret=cookie_secret(config.storage.data_dir),
         # Above the protocol's 64 KiB a frame gets an error reply; far above it, Tornado
         # closes the connection (1009) before buffering it.

@@ -265,8 +265,9 @@ class ServerProcess:
         env: dict[str, str] | None = None,
         log_level: str = "INFO",
         db_url: str | None = None,  # None: SQLite at <data dir>/db
+        port: int | None = None,  # None: a free one (a restart passes the old one)
     ) -> None:
-        self.port = free_port()
+        self.port = port or free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.data_dir = tmp_path / "data"
         self.log_path = tmp_path / "server.log"
