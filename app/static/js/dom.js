@@ -28,3 +28,11 @@ export function toast(message, kind = "info") {
   clearTimeout(toastTimer);
   toastTimer = setTimeout(() => { box.hidden = true; }, kind === "error" ? 8000 : 3000);
 }
+
+const loadedStyles = new Set();
+/** A view's own stylesheet (`/static/css/<name>.css`), added once, on first use. */
+export function loadStyle(name) {
+  if (loadedStyles.has(name)) return;
+  loadedStyles.add(name);
+  document.head.append(h("link", { rel: "stylesheet", href: `/static/css/${name}.css` }));
+}
