@@ -37,6 +37,21 @@ export function mount(container, app) {
     else empty.remove();
   }
 
+  // The `data` snapshot (every chamber, retained) comes with the subscribe answer: cards
+  // and their first values are on screen before /api/chambers and each chamber's own
+  // channel answer. The card's own `chamber/<id>/data` takes over from its first record.
+  const stopSnapshot = app.channels.subscribe("data", (snapshot) => {
+    for (const entry of (snapshot && snapshot.chambers) || []) {
+      let card = cards.get(entry.id);
+      if (!card) {
+        empty.remove();
+        card = new ChamberCard({ beer_setpoint: null, fridge_setpoint: null, profile_id: null, ...entry }, app);
+        cards.set(entry.id, card);
+        grid.append(card.element);
+      }
+      card.snapshot(entry);
+    }
+  });
   const stopEvents = app.channels.subscribe("_chambers", () => load(), { onReset: load });
   const clock = setInterval(() => { for (const card of cards.values()) card.tickAges(); }, 1000);
   const stopUnits = onUnitChange(() => { for (const card of cards.values()) card.render(); });
@@ -44,6 +59,7 @@ export function mount(container, app) {
   app.channels.addEventListener("state", onState);
   load();
   return () => {
+    stopSnapshot();
     stopEvents();
     stopUnits();
     clearInterval(clock);
@@ -116,7 +132,13 @@ class ChamberCard {
     this.render();
   }
 
-  update(record) {
+  /** An entry of the `data` snapshot: shown only until the chamber's own record comes. */
+  snapshot(entry) {
+    if (!this.ownRecord) this.update(entry, false);
+  }
+
+  update(record, own = true) {
+    this.ownRecord = this.ownRecord || own;
     this.record = record;
     this.receivedAt = Date.now();
     for (const field of ["beer", "fridge", "room"]) {
