@@ -132,7 +132,17 @@ class Maelstrom:
         self.history.recorder.on_publish(channel, data)
 
     async def start(self) -> None:
-        """Open the database, bind, serve, start timers, then tell systemd we are ready."""
+        """Open the database, bind, serve, start timers, then tell systemd we are ready.
+
+        A start that fails (a port in use, a database that cannot be opened) stops what it
+        had started before it raises: outputs off, threads ended, so the process exits."""
+        try:
+            await self._start()
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def _start(self) -> None:
         self.db_writer.start()
         self.open_database()
         self.history.start()
@@ -205,7 +215,8 @@ class Maelstrom:
             self.http_server.stop()
         if self.ingest_listener is not None:
             self.ingest_listener.close_all()
-        await self.control.stop()  # outputs off before the boards are let go
+        if getattr(self, "control", None) is not None:  # None: the start failed before it
+            await self.control.stop()  # outputs off before the boards are let go
         await self.retention.stop()
         await self.history.stop()  # the open intervals and what waits go to the writer
         self.registry.close_all(CLOSE_GOING_AWAY, "server stopping")

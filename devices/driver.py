@@ -177,6 +177,10 @@ class BoardDriver:
 
     async def stop(self) -> None:
         self._stopping = True
+        # the loop may miss the cancel (Python 3.11's wait_for loses one that lands as its
+        # inner future completes, seen when a start failed while a board came online):
+        # waking its wait for a lost link lets it see _stopping and end either way
+        self._lost.set()
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -196,6 +200,8 @@ class BoardDriver:
                 delay = min(delay * 2, self.backoff_s[1])
                 continue
             delay = self.backoff_s[0]
+            if self._stopping:
+                break
             await self._lost.wait()
             if not self._stopping:
                 await asyncio.sleep(delay)

@@ -169,7 +169,7 @@ async def test_ticks_stay_on_time_while_another_process_holds_the_write_lock(ser
     client = await connect(server)
     await client.request({"action": "subscribe", "channel": f"chamber/{chamber['id']}/data"})
     await chamber_record(client, chamber["id"], lambda r: r["beer"] is not None)
-    locker = await Locker.hold(server.db_path, 5.0)
+    locker = await Locker.hold(server, 5.0)
     started = time.monotonic()
     status, _ = await http(
         server,

@@ -1,5 +1,6 @@
 """The entry point as a user runs it: --help, config validation, clean stop on SIGTERM."""
 
+import socket
 import stat
 import subprocess
 import sys
@@ -68,6 +69,19 @@ def test_a_postgresql_that_cannot_be_reached_is_one_clear_line_and_exit_1(tmp_pa
     result = run("--data-dir", str(tmp_path / "data"), "--port", "0", "--db-url", url)
     assert result.returncode == 1
     assert "cannot start: the database cannot be opened" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_port_in_use_stops_the_start_and_the_process_exits(tmp_path):
+    # the sample board comes online while the failed start is being undone: that used to
+    # leave the board's task waiting for ever, and the process with it
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run("--data-dir", str(tmp_path / "data"), "--address", "127.0.0.1", "--port", str(port))
+    assert result.returncode == 1
+    assert "cannot start: [Errno 98] Address already in use" in result.stderr
     assert "Traceback" not in result.stderr
 
 

@@ -60,6 +60,7 @@ def test_a_start_on_a_current_database_imports_none_of_the_lazy_modules(tmp_path
         "storage": {"data_dir": str(data_dir)},
         "logging": {"level": "WARNING"},
         "control": {"sample_on_first_start": True},
+        "ingest": {"port": 0},  # never the shared default port 1025
     }
     result = subprocess.run(
         [sys.executable, "-c", CHILD, json.dumps(config), json.dumps(LAZY)],
