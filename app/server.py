@@ -27,6 +27,7 @@ from .db.writer import DbWriter
 from .history import History
 from .history.ingest_sink import HistorySink
 from .ingest.feeds import feed_routes
+from .ingest.latest import LatestSamples
 from .ingest.service import IngestService
 from .ingest.tcp import IngestListener
 from .log_recorder import LogRecorder
@@ -87,6 +88,8 @@ class Maelstrom:
         self.auth.on_ended(self._close_ended_sessions)
         self.ingest = IngestService(self.hub, max_series=config.ingest.max_series)
         self.ingest.sinks.append(HistorySink(self.history.recorder))
+        self.latest = LatestSamples()  # what a chamber shows of its `gravity_series`
+        self.ingest.sinks.append(self.latest)
         self.ingest_listener: IngestListener | None = None
         self.ingest_ports: list[int] = []
         self.app = make_app(self)
@@ -128,7 +131,13 @@ class Maelstrom:
         self.alarms.start()
         tick_period_s = self.settings.get("tick_period_s")
         self.control = ControlService(
-            self.sessions, self.db_writer, self.hub, self.alarms, tick_period_s, publish=self._publish_tick
+            self.sessions,
+            self.db_writer,
+            self.hub,
+            self.alarms,
+            tick_period_s,
+            publish=self._publish_tick,
+            latest=self.latest.get,
         )
 
     def _publish_tick(self, channel: str, data: Any) -> None:

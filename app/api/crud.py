@@ -82,6 +82,8 @@ class Resource:
     filters: tuple[str, ...] = ()  # query parameters that filter the collection by column
     # (channel, id) of rows a cascading delete removes with this one, to announce them too
     cascaded: Callable[[Any], list[tuple[str, int]]] | None = None
+    # what GET of one item adds that is live, not stored: (the Maelstrom, body) -> body
+    live: Callable[[Any, dict[str, Any]], dict[str, Any]] | None = None
 
     @property
     def channel(self) -> str:
@@ -195,8 +197,12 @@ class CollectionHandler(ResourceHandler):
 
 class ItemHandler(ResourceHandler):
     def get(self, item_id: str) -> None:
+        resource = self.resource
         with self.session() as session:
-            self.send_json(self.resource.dump(self.resource.find(session, item_id), detailed=True))
+            body = resource.dump(resource.find(session, item_id), detailed=True)
+        if resource.live is not None:
+            body = resource.live(self.maelstrom, body)
+        self.send_json(body)
 
     async def patch(self, item_id: str) -> None:
         resource = self.resource

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -20,10 +21,25 @@ from pydantic import (
 from devices.simulator.inprocess import parse_options as parse_simulator_options
 
 from ..control.tuning import tuning_defaults, tuning_fields
+from ..ingest.validate import SERIES_RE, check_series
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
 Setpoint = Annotated[float, Field(ge=-5, le=110, allow_inf_nan=False, description="°C")]
 Id = Annotated[int, Field(ge=1, le=2**53)]
+# an ingested series, named by the ingest's rule (docs/ingest.md "Samples"): never one of
+# the server's own `chamber/...` series, which no outside writer can feed
+SeriesName = Annotated[
+    str,
+    AfterValidator(check_series),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": f"^{SERIES_RE.pattern}$",
+            "description": "an ingested series: 1-64 of a-z 0-9 _ . / -, no empty level, not under chamber/",
+            "examples": ["ispindel_000/gravity"],
+        }
+    ),
+]
 
 CONTROLLER_KINDS = ("arduino", "sparkcore", "simulator")
 CHAMBER_KINDS = ("fermenter", "mash", "kettle")
@@ -184,6 +200,9 @@ class ChamberIn(Strict):
     alarm_limits: AlarmLimits = Field(default_factory=AlarmLimits)
     profile_id: Id | None = None
     profile_command: ProfileCommand | None = Field(None, description="act on the profile run")
+    gravity_series: SeriesName | None = Field(
+        None, description="an ingested series (e.g. an iSpindel's) shown beside the temperatures"
+    )
 
     @model_validator(mode="after")
     def _mode_has_what_it_needs(self) -> ChamberIn:
@@ -212,6 +231,7 @@ class ChamberPatch(Strict):
     alarm_limits: AlarmLimits | None = None
     profile_id: Id | None = None
     profile_command: ProfileCommand | None = None
+    gravity_series: SeriesName | None = None
 
 
 class ChamberOut(Out):
@@ -228,6 +248,7 @@ class ChamberOut(Out):
     profile_started_at: datetime | None
     profile_paused_at: datetime | None
     profile_state: dict[str, Any]
+    gravity_series: str | None
 
 
 # -- devices ------------------------------------------------------------------------------
@@ -292,8 +313,24 @@ class ChamberDetail(ChamberOut):
     devices: list[DeviceOut]
 
 
+class LinkedReading(BaseModel):
+    """The latest sample of a chamber's `gravity_series` (app/control/gravity.py)."""
+
+    series: str
+    value: float
+    unit: str | None = Field(description="as the sample carried it: SG or °P for a hydrometer's gravity")
+    ts: datetime = Field(description="the sample's own time")
+    age_s: int = Field(ge=0, description="seconds from ts to now")
+
+
+class ChamberLive(ChamberDetail):
+    gravity: LinkedReading | None = Field(
+        None, description="latest sample of gravity_series; null when none is linked or none arrived"
+    )
+
+
 class ControllerDetail(ControllerOut):
-    chambers: list[ChamberDetail]
+    chambers: list[ChamberLive]
 
 
 # -- profiles -----------------------------------------------------------------------------

@@ -95,6 +95,8 @@ class Chamber(Base):
     profile_started_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     profile_paused_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     profile_state: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # an ingested series shown beside the temperatures (docs/ingest.md "Gravity beside temperature")
+    gravity_series: Mapped[str | None] = mapped_column(String(64), nullable=True)
     controller: Mapped[Controller] = relationship(back_populates="chambers")
     devices: Mapped[list[Device]] = relationship(
         back_populates="chamber", order_by="Device.id", cascade="all, delete-orphan", passive_deletes=True
