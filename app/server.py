@@ -26,9 +26,11 @@ from .db.retention import Retention
 from .db.writer import DbWriter
 from .history import History
 from .history.ingest_sink import HistorySink
+from .history.query import latest_samples
 from .ingest.feeds import feed_routes
 from .ingest.latest import LatestSamples
 from .ingest.service import IngestService
+from .ingest.sink import Sample
 from .ingest.tcp import IngestListener
 from .log_recorder import LogRecorder
 from .pubsub.errors import CLOSE_GOING_AWAY, CLOSE_UNAUTHENTICATED
@@ -150,6 +152,7 @@ class Maelstrom:
         self.db_writer.start()
         self.open_database()
         self.history.start()
+        await self._load_latest()
         await self.control.start()
         self.retention.start()
         server_config = self.config.server
@@ -171,6 +174,21 @@ class Maelstrom:
             self.config.storage.data_dir,
         )
         self.notifier.ready()
+
+    async def _load_latest(self) -> None:
+        """The newest stored sample of each series fed from outside, read once at start on a
+        history reader thread, so a chamber's `gravity_series` shows its last reading (with
+        its true age) before the hydrometer posts again; a failure only leaves it empty."""
+        try:
+            rows = await self.history.read(
+                lambda session: latest_samples(session, self.config.ingest.max_series)
+            )
+        except Exception:
+            log.exception("the latest stored samples could not be read; gravity shows after the next sample")
+            return
+        self.latest.record(
+            [Sample(name, ts_ms, kind, value, unit=unit or None) for name, unit, kind, ts_ms, value in rows]
+        )
 
     def _start_ingest_listener(self) -> None:
         """The TCP line protocol, unless turned off; a port in use stops the start."""

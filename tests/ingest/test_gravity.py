@@ -8,6 +8,8 @@ import time
 
 import pytest
 
+from app.config import build_config
+from app.server import Maelstrom
 from tests.control.test_spine import simulated_chamber
 from tests.helpers import assert_error, chamber_record, connect, http
 
@@ -100,3 +102,36 @@ async def test_an_unknown_series_is_null_and_a_name_no_ingest_can_feed_is_refuse
         error = assert_error(status, reply, 400, "validation")
         assert error["field"] == "gravity_series" and what in error["message"], error
     assert (await chamber_of(server, chamber["id"]))["gravity_series"] == "tilt_red/gravity"  # unchanged
+
+
+@pytest.mark.gen_test(timeout=30)
+async def test_after_a_restart_the_last_stored_reading_shows_with_its_true_age(io_loop, server_config):
+    """An iSpindel posts every 15 min or more: a restart must not blank the gravity until then."""
+
+    async def started() -> Maelstrom:
+        maelstrom = Maelstrom(build_config(server_config))
+        await maelstrom.start()
+        _, maelstrom.test_token = await maelstrom.auth.issue_token(f"tests {time.monotonic()}")
+        maelstrom.base_url = f"http://127.0.0.1:{maelstrom.ports[0]}"
+        return maelstrom
+
+    server = await started()
+    try:
+        _, controller = await http(server, "POST", "/api/controllers", {"name": "C", "kind": "simulator"})
+        body = {"controller_id": controller["id"], "name": "FV", "gravity_series": SERIES}
+        status, chamber = await http(server, "POST", "/api/chambers", body)
+        assert status == 201, chamber
+        taken = round(time.time()) - 600
+        for ts, value in ((taken - 900, 1.020), (taken, 1.015)):
+            status, _ = await http(
+                server, "POST", f"/api/feeds/{SERIES}", {"value": value, "ts": ts, "unit": "SG"}
+            )
+            assert status == 200
+    finally:
+        await server.stop()  # what the recorder holds is written
+    server = await started()
+    try:
+        gravity = (await chamber_of(server, chamber["id"]))["gravity"]
+        assert gravity["value"] == 1.015 and gravity["unit"] == "SG" and 600 <= gravity["age_s"] <= 603
+    finally:
+        await server.stop()
