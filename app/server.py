@@ -21,6 +21,8 @@ from .config import Config
 from .control.alarm_service import AlarmService
 from .control.loop import ControlService
 from .control.sample import install_sample
+from .control.series_alarms import CHANNEL as SERIES_RULES_CHANNEL
+from .control.series_alarms import STALE_CHECK_S, SeriesAlarms
 from .db.engine import default_url, make_engine, make_sessionmaker, migrate
 from .db.retention import Retention
 from .db.writer import DbWriter
@@ -131,6 +133,10 @@ class Maelstrom:
             install_sample(self.sessions)
         self.alarms = AlarmService(self.sessions, self.db_writer, self.hub)
         self.alarms.start()
+        # alarm rules on ingested series: fed by the ingest, changed through /api/series-rules
+        self.series_alarms = SeriesAlarms(self.sessions, self.alarms, latest=self.latest.get)
+        self.ingest.sinks.append(self.series_alarms)
+        self.hub.subscribe(self.series_alarms, SERIES_RULES_CHANNEL)
         tick_period_s = self.settings.get("tick_period_s")
         self.control = ControlService(
             self.sessions,
@@ -153,6 +159,7 @@ class Maelstrom:
         self.open_database()
         self.history.start()
         await self._load_latest()
+        self.series_alarms.start()  # after the latest samples: a rule judges them at once
         await self.control.start()
         self.retention.start()
         server_config = self.config.server
@@ -163,6 +170,7 @@ class Maelstrom:
         self._start_ingest_listener()
         self._every(self.registry.sweep_period_s, self.registry.sweep)
         self._every(RATE_PERIOD_S, self.hub.update_rates)
+        self._every(STALE_CHECK_S, self.series_alarms.check_stale)
         if self.notifier.ping_period_s:
             self._every(self.notifier.ping_period_s, self._feed_watchdog)
             self.notifier.watchdog()

@@ -74,6 +74,7 @@ class Resource:
     detail: type[BaseModel] | None = None  # richer body for GET of one item
     parents: list[Parent] = field(default_factory=list)
     unique_within: str | None = None  # names are unique among rows sharing this column
+    unique_field: str = "name"  # the column that is unique (within `unique_within`)
     children: str | None = None  # relationship whose rows block a delete without ?cascade=true
     # write validated fields onto a row (default: setattr for each)
     apply: Callable[[Session, Any, dict[str, Any]], None] | None = None
@@ -88,6 +89,11 @@ class Resource:
     @property
     def channel(self) -> str:
         return f"_{self.name}"
+
+    @property
+    def label(self) -> str:
+        """The singular as messages spell it (`series rule`)."""
+        return self.singular.replace("_", " ")
 
     def dump(self, row: Any, detailed: bool = False) -> dict[str, Any]:
         model = self.detail if detailed and self.detail is not None else self.out
@@ -105,7 +111,7 @@ class Resource:
         row_id = parse_id(item_id)
         row = session.get(self.model, row_id) if row_id is not None else None
         if row is None:
-            raise ApiError(404, "not_found", f"no {self.singular} {item_id}")
+            raise ApiError(404, "not_found", f"no {self.label} {item_id}")
         return row
 
     def check_parents(self, session: Session, values: dict[str, Any]) -> None:
@@ -115,8 +121,8 @@ class Resource:
                 raise ApiError(404, "not_found", f"no {parent.label} {parent_id}", parent.field)
 
     def check_unique(self, session: Session, values: dict[str, Any], own_id: int | None) -> None:
-        model = self.model
-        query = select(func.count()).select_from(model).where(model.name == values["name"])
+        model, unique = self.model, self.unique_field
+        query = select(func.count()).select_from(model).where(getattr(model, unique) == values[unique])
         scope = self.unique_within
         if scope is not None:
             query = query.where(getattr(model, scope) == values[scope])
@@ -124,8 +130,9 @@ class Resource:
             query = query.where(model.id != own_id)
         if session.scalar(query):
             where = f" in this {scope.removesuffix('_id')}" if scope else ""
+            which = "named" if unique == "name" else f"for {unique}"
             raise ApiError(
-                409, "conflict", f"a {self.singular} named {values['name']!r} exists{where}", "name"
+                409, "conflict", f"a {self.label} {which} {values[unique]!r} exists{where}", unique
             )
 
     def store(self, session: Session, row: Any, validated: BaseModel, own_id: int | None) -> None:
@@ -157,7 +164,7 @@ class ResourceHandler(JsonHandler):
         except IntegrityError as error:
             log.info("conflict on %s: %s", self.resource.name, error.orig)
             raise ApiError(
-                409, "conflict", f"the change conflicts with another {self.resource.singular}"
+                409, "conflict", f"the change conflicts with another {self.resource.label}"
             ) from None
 
     def _publish(self, event_type: str, body: dict[str, Any]) -> None:
@@ -234,7 +241,7 @@ class ItemHandler(ResourceHandler):
                 raise ApiError(
                     409,
                     "conflict",
-                    f"{resource.singular} {row.id} still has {len(children)} "
+                    f"{resource.label} {row.id} still has {len(children)} "
                     f"{resource.children}; delete them first or add ?cascade=true",
                 )
             gone = resource.cascaded(row) if resource.cascaded and children else []

@@ -13,6 +13,7 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    ValidationInfo,
     WithJsonSchema,
     field_validator,
     model_validator,
@@ -476,6 +477,72 @@ class AlarmAckOut(BaseModel):
 
 class Deleted(BaseModel):
     id: int
+
+
+# -- alarm rules on ingested series ------------------------------------------------------
+Threshold = Annotated[float, Field(allow_inf_nan=False)]
+MAX_STALE_MIN = 7 * 24 * 60.0  # a week
+
+
+class SeriesRuleIn(Strict):
+    series: SeriesName
+    above: Threshold | None = Field(None, description="alarm while the series is above this (its own unit)")
+    below: Threshold | None = Field(None, description="alarm while the series is below this")
+    hysteresis: float = Field(
+        0.0,
+        ge=0,
+        allow_inf_nan=False,
+        description="an above alarm clears at above - hysteresis, a below alarm at below + hysteresis",
+    )
+    stale_min: float | None = Field(
+        None, gt=0, le=MAX_STALE_MIN, allow_inf_nan=False, description="alarm when no sample came this long"
+    )
+    severity: Literal["critical", "warning", "advisory"] = "warning"
+    enabled: bool = Field(True, description="false: kept, not judged (its alarms clear)")
+
+    # fields are checked in order, so each check names the later field of a pair
+    @field_validator("below")
+    @classmethod
+    def _below_under_above(cls, below: float | None, info: ValidationInfo) -> float | None:
+        above = info.data.get("above")
+        if below is not None and above is not None and below >= above:
+            raise ValueError(f"must be less than above ({above:g})")
+        return below
+
+    @field_validator("hysteresis")
+    @classmethod
+    def _hysteresis_inside(cls, hysteresis: float, info: ValidationInfo) -> float:
+        above, below = info.data.get("above"), info.data.get("below")
+        if above is not None and below is not None and hysteresis >= above - below:
+            raise ValueError(f"must be less than above - below ({above - below:g})")
+        return hysteresis
+
+    @model_validator(mode="after")
+    def _judges_something(self) -> SeriesRuleIn:
+        if self.above is None and self.below is None and self.stale_min is None:
+            raise ValueError("a rule needs above, below or stale_min")
+        return self
+
+
+class SeriesRulePatch(Strict):
+    series: SeriesName | None = None
+    above: Threshold | None = None
+    below: Threshold | None = None
+    hysteresis: float | None = Field(None, ge=0, allow_inf_nan=False)
+    stale_min: float | None = Field(None, gt=0, le=MAX_STALE_MIN, allow_inf_nan=False)
+    severity: Literal["critical", "warning", "advisory"] | None = None
+    enabled: bool | None = None
+
+
+class SeriesRuleOut(Out):
+    id: int
+    series: str
+    above: float | None
+    below: float | None
+    hysteresis: float
+    stale_min: float | None
+    severity: str
+    enabled: bool
 
 
 # -- history ------------------------------------------------------------------------------

@@ -168,6 +168,22 @@ class Alarm(Base):
     cleared_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
 
+class SeriesAlarmRule(Base):
+    """Alarm rule on an ingested series (docs/control.md "Alarm rules on ingested series"):
+    above / below a value (with hysteresis), or no sample for `stale_min`. None turns a
+    condition off; one rule per series."""
+
+    __tablename__ = "series_rule"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    series: Mapped[str] = mapped_column(String(64), unique=True)
+    above: Mapped[float | None] = mapped_column(Float, nullable=True)
+    below: Mapped[float | None] = mapped_column(Float, nullable=True)
+    hysteresis: Mapped[float] = mapped_column(Float, default=0.0)
+    stale_min: Mapped[float | None] = mapped_column(Float, nullable=True)
+    severity: Mapped[str] = mapped_column(String(16), default="warning")
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
 LOG_LEVELS = ("debug", "info", "warning", "error")
 
 
