@@ -21,13 +21,18 @@ from .config import Config
 from .control.alarm_service import AlarmService
 from .control.loop import ControlService
 from .control.sample import install_sample
+from .control.series_alarms import CHANNEL as SERIES_RULES_CHANNEL
+from .control.series_alarms import STALE_CHECK_S, SeriesAlarms
 from .db.engine import default_url, make_engine, make_sessionmaker, migrate
 from .db.retention import Retention
 from .db.writer import DbWriter
 from .history import History
 from .history.ingest_sink import HistorySink
+from .history.query import latest_samples
 from .ingest.feeds import feed_routes
+from .ingest.latest import LatestSamples
 from .ingest.service import IngestService
+from .ingest.sink import Sample
 from .ingest.tcp import IngestListener
 from .log_recorder import LogRecorder
 from .pubsub.errors import CLOSE_GOING_AWAY, CLOSE_UNAUTHENTICATED
@@ -82,6 +87,8 @@ class Maelstrom:
         self.auth.on_ended(self._close_ended_sessions)
         self.ingest = IngestService(self.hub, max_series=config.ingest.max_series)
         self.ingest.sinks.append(HistorySink(self.history.recorder))
+        self.latest = LatestSamples()  # what a chamber shows of its `gravity_series`
+        self.ingest.sinks.append(self.latest)
         self.ingest_listener: IngestListener | None = None
         self.ingest_ports: list[int] = []
         self.app = make_app(self)
@@ -121,9 +128,19 @@ class Maelstrom:
             install_sample(self.sessions)
         self.alarms = AlarmService(self.sessions, self.db_writer, self.hub)
         self.alarms.start()
+        # alarm rules on ingested series: fed by the ingest, changed through /api/series-rules
+        self.series_alarms = SeriesAlarms(self.sessions, self.alarms, latest=self.latest.get)
+        self.ingest.sinks.append(self.series_alarms)
+        self.hub.subscribe(self.series_alarms, SERIES_RULES_CHANNEL)
         tick_period_s = self.settings.get("tick_period_s")
         self.control = ControlService(
-            self.sessions, self.db_writer, self.hub, self.alarms, tick_period_s, publish=self._publish_tick
+            self.sessions,
+            self.db_writer,
+            self.hub,
+            self.alarms,
+            tick_period_s,
+            publish=self._publish_tick,
+            latest=self.latest.get,
         )
 
     def _publish_tick(self, channel: str, data: Any) -> None:
@@ -146,6 +163,8 @@ class Maelstrom:
         self.db_writer.start()
         self.open_database()
         self.history.start()
+        await self._load_latest()
+        self.series_alarms.start()  # after the latest samples: a rule judges them at once
         await self.control.start()
         self.retention.start()
         server_config = self.config.server
@@ -156,6 +175,7 @@ class Maelstrom:
         self._start_ingest_listener()
         self._every(self.registry.sweep_period_s, self.registry.sweep)
         self._every(RATE_PERIOD_S, self.hub.update_rates)
+        self._every(STALE_CHECK_S, self.series_alarms.check_stale)
         if self.notifier.ping_period_s:
             self._every(self.notifier.ping_period_s, self._feed_watchdog)
             self.notifier.watchdog()
@@ -167,6 +187,21 @@ class Maelstrom:
             self.config.storage.data_dir,
         )
         self.notifier.ready()
+
+    async def _load_latest(self) -> None:
+        """The newest stored sample of each series fed from outside, read once at start on a
+        history reader thread, so a chamber's `gravity_series` shows its last reading (with
+        its true age) before the hydrometer posts again; a failure only leaves it empty."""
+        try:
+            rows = await self.history.read(
+                lambda session: latest_samples(session, self.config.ingest.max_series)
+            )
+        except Exception:
+            log.exception("the latest stored samples could not be read; gravity shows after the next sample")
+            return
+        self.latest.record(
+            [Sample(name, ts_ms, kind, value, unit=unit or None) for name, unit, kind, ts_ms, value in rows]
+        )
 
     def _start_ingest_listener(self) -> None:
         """The TCP line protocol, unless turned off; a port in use stops the start."""

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from ..control.gravity import linked_reading
 from ..control.profile_commands import CommandError, apply_command
 from ..control.profiles import FermentationProfile, ProfileRun
 from ..control.runtime import protected_min_times
@@ -16,7 +17,7 @@ from ..control.tuning import TuningError, build_tuning, wired_values
 from ..db.models import Chamber, Controller, Profile
 from ..web.errors import ApiError
 from .crud import Parent, Resource
-from .schemas import ChamberDetail, ChamberIn, ChamberOut, ChamberPatch
+from .schemas import ChamberIn, ChamberLive, ChamberOut, ChamberPatch
 
 
 def wired_min_times(kind: str, outputs: Iterable[tuple[str, int, int]]) -> dict[str, float]:
@@ -108,6 +109,12 @@ def _check_delete(session: Session, row: Chamber) -> None:
         raise ApiError(409, "conflict", f"chamber {row.id} runs a profile; stop it first")
 
 
+def live(maelstrom: Any, body: dict[str, Any]) -> dict[str, Any]:
+    """The linked series' latest sample, from the ingest's memory (never the database)."""
+    body["gravity"] = linked_reading(body["gravity_series"], maelstrom.latest.get, time.time())
+    return body
+
+
 def _cascaded(row: Chamber) -> list[tuple[str, int]]:
     return [("_devices", device.id) for device in row.devices]
 
@@ -119,7 +126,7 @@ RESOURCE = Resource(
     create=ChamberIn,
     patch=ChamberPatch,
     out=ChamberOut,
-    detail=ChamberDetail,
+    detail=ChamberLive,
     parents=[Parent("controller_id", Controller, "controller")],
     unique_within="controller_id",
     children="devices",
@@ -127,4 +134,5 @@ RESOURCE = Resource(
     check_delete=_check_delete,
     filters=("controller_id",),
     cascaded=_cascaded,
+    live=live,
 )

@@ -3,10 +3,13 @@ and their devices so the client needs one round trip."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy.orm import Session
 
 from ..db.models import Controller
 from ..web.errors import ApiError
+from . import chambers
 from .crud import Resource
 from .schemas import ControllerDetail, ControllerIn, ControllerOut, ControllerPatch
 
@@ -17,6 +20,11 @@ def _check_delete(session: Session, row: Controller) -> None:
             raise ApiError(
                 409, "conflict", f"chamber {chamber.id} on this controller runs a profile; stop it first"
             )
+
+
+def _live(maelstrom: Any, body: dict[str, Any]) -> dict[str, Any]:
+    body["chambers"] = [chambers.live(maelstrom, chamber) for chamber in body["chambers"]]
+    return body
 
 
 def _cascaded(row: Controller) -> list[tuple[str, int]]:
@@ -38,4 +46,5 @@ RESOURCE = Resource(
     children="chambers",
     check_delete=_check_delete,
     cascaded=_cascaded,
+    live=_live,
 )

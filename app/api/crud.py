@@ -74,6 +74,7 @@ class Resource:
     detail: type[BaseModel] | None = None  # richer body for GET of one item
     parents: list[Parent] = field(default_factory=list)
     unique_within: str | None = None  # names are unique among rows sharing this column
+    unique_field: str = "name"  # the column that is unique (within `unique_within`)
     children: str | None = None  # relationship whose rows block a delete without ?cascade=true
     # write validated fields onto a row (default: setattr for each)
     apply: Callable[[Session, Any, dict[str, Any]], None] | None = None
@@ -82,10 +83,17 @@ class Resource:
     filters: tuple[str, ...] = ()  # query parameters that filter the collection by column
     # (channel, id) of rows a cascading delete removes with this one, to announce them too
     cascaded: Callable[[Any], list[tuple[str, int]]] | None = None
+    # what GET of one item adds that is live, not stored: (the Maelstrom, body) -> body
+    live: Callable[[Any, dict[str, Any]], dict[str, Any]] | None = None
 
     @property
     def channel(self) -> str:
         return f"_{self.name}"
+
+    @property
+    def label(self) -> str:
+        """The singular as messages spell it (`series rule`)."""
+        return self.singular.replace("_", " ")
 
     def dump(self, row: Any, detailed: bool = False) -> dict[str, Any]:
         model = self.detail if detailed and self.detail is not None else self.out
@@ -103,7 +111,7 @@ class Resource:
         row_id = parse_id(item_id)
         row = session.get(self.model, row_id) if row_id is not None else None
         if row is None:
-            raise ApiError(404, "not_found", f"no {self.singular} {item_id}")
+            raise ApiError(404, "not_found", f"no {self.label} {item_id}")
         return row
 
     def check_parents(self, session: Session, values: dict[str, Any]) -> None:
@@ -113,8 +121,8 @@ class Resource:
                 raise ApiError(404, "not_found", f"no {parent.label} {parent_id}", parent.field)
 
     def check_unique(self, session: Session, values: dict[str, Any], own_id: int | None) -> None:
-        model = self.model
-        query = select(func.count()).select_from(model).where(model.name == values["name"])
+        model, unique = self.model, self.unique_field
+        query = select(func.count()).select_from(model).where(getattr(model, unique) == values[unique])
         scope = self.unique_within
         if scope is not None:
             query = query.where(getattr(model, scope) == values[scope])
@@ -122,8 +130,9 @@ class Resource:
             query = query.where(model.id != own_id)
         if session.scalar(query):
             where = f" in this {scope.removesuffix('_id')}" if scope else ""
+            which = "named" if unique == "name" else f"for {unique}"
             raise ApiError(
-                409, "conflict", f"a {self.singular} named {values['name']!r} exists{where}", "name"
+                409, "conflict", f"a {self.label} {which} {values[unique]!r} exists{where}", unique
             )
 
     def store(self, session: Session, row: Any, validated: BaseModel, own_id: int | None) -> None:
@@ -155,7 +164,7 @@ class ResourceHandler(JsonHandler):
         except IntegrityError as error:
             log.info("conflict on %s: %s", self.resource.name, error.orig)
             raise ApiError(
-                409, "conflict", f"the change conflicts with another {self.resource.singular}"
+                409, "conflict", f"the change conflicts with another {self.resource.label}"
             ) from None
 
     def _publish(self, event_type: str, body: dict[str, Any]) -> None:
@@ -195,8 +204,12 @@ class CollectionHandler(ResourceHandler):
 
 class ItemHandler(ResourceHandler):
     def get(self, item_id: str) -> None:
+        resource = self.resource
         with self.session() as session:
-            self.send_json(self.resource.dump(self.resource.find(session, item_id), detailed=True))
+            body = resource.dump(resource.find(session, item_id), detailed=True)
+        if resource.live is not None:
+            body = resource.live(self.maelstrom, body)
+        self.send_json(body)
 
     async def patch(self, item_id: str) -> None:
         resource = self.resource
@@ -228,7 +241,7 @@ class ItemHandler(ResourceHandler):
                 raise ApiError(
                     409,
                     "conflict",
-                    f"{resource.singular} {row.id} still has {len(children)} "
+                    f"{resource.label} {row.id} still has {len(children)} "
                     f"{resource.children}; delete them first or add ?cascade=true",
                 )
             gone = resource.cascaded(row) if resource.cascaded and children else []

@@ -5,7 +5,7 @@ app/pubsub/http.py), with the same pydantic models that validate the input."""
 from __future__ import annotations
 
 from ..web.routes import Op, Param, Route
-from . import chambers, controllers, devices, profiles, tokens
+from . import chambers, controllers, devices, profiles, series_rules, tokens
 from .alarms import AlarmAckHandler, AlarmsHandler
 from .crud import CollectionHandler, ItemHandler, Resource
 from .history import DEFAULT_POINTS, MAX_POINTS, MAX_SERIES, HistoryHandler, SeriesHandler
@@ -36,7 +36,7 @@ WRITE_ERRORS = (400, 401, 403, 413, 415, 503)
 
 
 def _resource_routes(resource: Resource) -> list[Route]:
-    name, singular = resource.name, resource.singular
+    name, singular = resource.name, resource.label
     filters = tuple((f, "integer", f"only {name} with this {f}") for f in resource.filters)
     detail = resource.detail or resource.out
     return [
@@ -93,7 +93,8 @@ def _resource_routes(resource: Resource) -> list[Route]:
 
 def build_routes() -> list[Route]:
     routes: list[Route] = []
-    for resource in (controllers.RESOURCE, chambers.RESOURCE, devices.RESOURCE, profiles.RESOURCE):
+    resources = (controllers, chambers, devices, profiles, series_rules)
+    for resource in (module.RESOURCE for module in resources):
         routes += _resource_routes(resource)
     routes += [
         Route(

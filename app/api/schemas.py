@@ -8,10 +8,12 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
     StringConstraints,
+    ValidationInfo,
     WithJsonSchema,
     field_validator,
     model_validator,
@@ -20,10 +22,25 @@ from pydantic import (
 from devices.simulator.inprocess import parse_options as parse_simulator_options
 
 from ..control.tuning import tuning_defaults, tuning_fields
+from ..ingest.validate import SERIES_RE, check_series
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
 Setpoint = Annotated[float, Field(ge=-5, le=110, allow_inf_nan=False, description="°C")]
 Id = Annotated[int, Field(ge=1, le=2**53)]
+# an ingested series, named by the ingest's rule (docs/ingest.md "Samples"): never one of
+# the server's own `chamber/...` series, which no outside writer can feed
+SeriesName = Annotated[
+    str,
+    AfterValidator(check_series),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": f"^{SERIES_RE.pattern}$",
+            "description": "an ingested series: 1-64 of a-z 0-9 _ . / -, no empty level, not under chamber/",
+            "examples": ["ispindel_000/gravity"],
+        }
+    ),
+]
 
 CONTROLLER_KINDS = ("arduino", "sparkcore", "simulator")
 CHAMBER_KINDS = ("fermenter", "mash", "kettle")
@@ -193,6 +210,9 @@ class ChamberIn(Strict):
     alarm_limits: AlarmLimits = Field(default_factory=AlarmLimits)
     profile_id: Id | None = None
     profile_command: ProfileCommand | None = Field(None, description="act on the profile run")
+    gravity_series: SeriesName | None = Field(
+        None, description="an ingested series (e.g. an iSpindel's) shown beside the temperatures"
+    )
 
     @model_validator(mode="after")
     def _mode_has_what_it_needs(self) -> ChamberIn:
@@ -221,6 +241,7 @@ class ChamberPatch(Strict):
     alarm_limits: AlarmLimits | None = None
     profile_id: Id | None = None
     profile_command: ProfileCommand | None = None
+    gravity_series: SeriesName | None = None
 
 
 class ChamberOut(Out):
@@ -237,6 +258,7 @@ class ChamberOut(Out):
     profile_started_at: datetime | None
     profile_paused_at: datetime | None
     profile_state: dict[str, Any]
+    gravity_series: str | None
 
 
 # -- devices ------------------------------------------------------------------------------
@@ -301,8 +323,24 @@ class ChamberDetail(ChamberOut):
     devices: list[DeviceOut]
 
 
+class LinkedReading(BaseModel):
+    """The latest sample of a chamber's `gravity_series` (app/control/gravity.py)."""
+
+    series: str
+    value: float
+    unit: str | None = Field(description="as the sample carried it: SG or °P for a hydrometer's gravity")
+    ts: datetime = Field(description="the sample's own time")
+    age_s: int = Field(ge=0, description="seconds from ts to now")
+
+
+class ChamberLive(ChamberDetail):
+    gravity: LinkedReading | None = Field(
+        None, description="latest sample of gravity_series; null when none is linked or none arrived"
+    )
+
+
 class ControllerDetail(ControllerOut):
-    chambers: list[ChamberDetail]
+    chambers: list[ChamberLive]
 
 
 # -- profiles -----------------------------------------------------------------------------
@@ -448,6 +486,72 @@ class AlarmAckOut(BaseModel):
 
 class Deleted(BaseModel):
     id: int
+
+
+# -- alarm rules on ingested series ------------------------------------------------------
+Threshold = Annotated[float, Field(allow_inf_nan=False)]
+MAX_STALE_MIN = 7 * 24 * 60.0  # a week
+
+
+class SeriesRuleIn(Strict):
+    series: SeriesName
+    above: Threshold | None = Field(None, description="alarm while the series is above this (its own unit)")
+    below: Threshold | None = Field(None, description="alarm while the series is below this")
+    hysteresis: float = Field(
+        0.0,
+        ge=0,
+        allow_inf_nan=False,
+        description="an above alarm clears at above - hysteresis, a below alarm at below + hysteresis",
+    )
+    stale_min: float | None = Field(
+        None, gt=0, le=MAX_STALE_MIN, allow_inf_nan=False, description="alarm when no sample came this long"
+    )
+    severity: Literal["critical", "warning", "advisory"] = "warning"
+    enabled: bool = Field(True, description="false: kept, not judged (its alarms clear)")
+
+    # fields are checked in order, so each check names the later field of a pair
+    @field_validator("below")
+    @classmethod
+    def _below_under_above(cls, below: float | None, info: ValidationInfo) -> float | None:
+        above = info.data.get("above")
+        if below is not None and above is not None and below >= above:
+            raise ValueError(f"must be less than above ({above:g})")
+        return below
+
+    @field_validator("hysteresis")
+    @classmethod
+    def _hysteresis_inside(cls, hysteresis: float, info: ValidationInfo) -> float:
+        above, below = info.data.get("above"), info.data.get("below")
+        if above is not None and below is not None and hysteresis >= above - below:
+            raise ValueError(f"must be less than above - below ({above - below:g})")
+        return hysteresis
+
+    @model_validator(mode="after")
+    def _judges_something(self) -> SeriesRuleIn:
+        if self.above is None and self.below is None and self.stale_min is None:
+            raise ValueError("a rule needs above, below or stale_min")
+        return self
+
+
+class SeriesRulePatch(Strict):
+    series: SeriesName | None = None
+    above: Threshold | None = None
+    below: Threshold | None = None
+    hysteresis: float | None = Field(None, ge=0, allow_inf_nan=False)
+    stale_min: float | None = Field(None, gt=0, le=MAX_STALE_MIN, allow_inf_nan=False)
+    severity: Literal["critical", "warning", "advisory"] | None = None
+    enabled: bool | None = None
+
+
+class SeriesRuleOut(Out):
+    id: int
+    series: str
+    above: float | None
+    below: float | None
+    hysteresis: float
+    stale_min: float | None
+    severity: str
+    enabled: bool
 
 
 # -- history ------------------------------------------------------------------------------

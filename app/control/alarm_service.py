@@ -73,6 +73,14 @@ class AlarmService:
         now = self._clock()
         self._record([self.book.clear(source, a.code, now) for a in self.book.active() if a.source == source])
 
+    def active_codes(self, prefix: str) -> dict[str, set[str]]:
+        """The codes active now (acknowledged or not) of each source starting with `prefix`."""
+        found: dict[str, set[str]] = {}
+        for alarm in self.book.active():
+            if alarm.source.startswith(prefix):
+                found.setdefault(alarm.source, set()).add(alarm.code)
+        return found
+
     def acknowledge(self, ids: Iterable[int] | Literal["all"]) -> list[AlarmChange]:
         return self._record(self.book.acknowledge(ids, self._clock()))
 

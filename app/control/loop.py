@@ -30,6 +30,7 @@ from ..db.models import Chamber, Controller, Profile
 from ..db.writer import DbWriter
 from .alarm_service import AlarmService
 from .alarms import Finding
+from .gravity import Lookup, no_readings
 from .runtime import ChamberRuntime, slot_configs
 from .tick import ControllerTick, TickPorts
 
@@ -75,12 +76,15 @@ class ControlService:
         uptime_check_ticks: int = 60,
         wall: Callable[[], float] = time.time,
         publish: Callable[[str, Any], None] | None = None,
+        latest: Lookup = no_readings,
     ) -> None:
         """`hub` is anything with `publish(channel, data)` and `subscribe(subscriber,
         channel)`. `clock` times the relays, sensors and alarm delays; a test may pass a
         faster one to keep pace with a simulator running faster than real time (never with
         real hardware); `wall` stamps records and runs profiles. `publish` is where the
-        ticks' records go (default the hub's; the server also hands them to the history)."""
+        ticks' records go (default the hub's; the server also hands them to the history).
+        `latest` looks up a series' latest ingested sample, for the series a chamber shows
+        beside its temperatures (`gravity_series`; app/control/gravity.py)."""
         self._sessions = sessions
         self._writer = writer
         self.hub = hub
@@ -101,6 +105,7 @@ class ControlService:
             alarms=self._apply_alarms,
             log=self._publish_log,
             store_runs=self._store_runs,
+            latest=latest,
         )
 
     # -- lifecycle ------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from devices.protocol import input_config
 from ..db.models import Chamber, Profile
 from .alarms import CRITICAL, AlarmLimits, ChamberAlarmRules, ChamberTick, Finding
 from .chamber import Decision, FermenterControl, FermenterTuning
+from .gravity import Lookup, linked_reading, no_readings
 from .outputs import Follower
 from .profiles import (
     FermentationProfile,
@@ -217,6 +218,7 @@ class ChamberRuntime:
         self.board_on = {"heat": False, "cool": False, "fan": False}
         self._log_line = log_line  # (chamber, level, text) -> None: publishes on `logs`
         self.name = row.name
+        self.gravity_series: str | None = row.gravity_series
         self.mode = "off"
         self.configured = False  # the first configure is the start, not a change of mode
         self.beer_set_c: float | None = None
@@ -245,6 +247,7 @@ class ChamberRuntime:
             self._log_line(self, "info", f"mode {self.mode} -> {row.mode}")
         self.configured = True
         self.name, self.mode = row.name, row.mode
+        self.gravity_series = row.gravity_series
         if (row.beer_setpoint, row.fridge_setpoint) != (self.beer_set_c, self.fridge_set_c):
             self.setpoint_changed_at = now
         self.beer_set_c, self.fridge_set_c = row.beer_setpoint, row.fridge_setpoint
@@ -487,8 +490,9 @@ class ChamberRuntime:
             fridge_unchanged_s=self.validators["fridge"].unchanged_s(now),
         )
 
-    def record(self, board_answered: bool, now_wall: float) -> dict[str, Any]:
-        """The tick record published on `chamber/<id>/data`."""
+    def record(self, board_answered: bool, now_wall: float, latest: Lookup = no_readings) -> dict[str, Any]:
+        """The tick record published on `chamber/<id>/data`; `latest` looks up the linked
+        `gravity_series`' latest sample (app/control/gravity.py)."""
         decision: Decision = self.decision
         statuses: dict[str, SensorStatus] = self.statuses
         state = decision.state if board_answered else "board_offline"
@@ -517,6 +521,7 @@ class ChamberRuntime:
                 for name, status in statuses.items()
                 if self.wiring.sensor_slot(name) is not None
             },
+            "gravity": linked_reading(self.gravity_series, latest, now_wall),
             "ts": datetime.fromtimestamp(now_wall, UTC).isoformat().replace("+00:00", "Z"),
         }
 

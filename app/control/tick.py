@@ -29,6 +29,7 @@ from typing import Any
 from devices.driver import BoardError, BoardEvent, BoardUnavailable, Reading
 
 from .alarms import CRITICAL, WARNING, Finding
+from .gravity import Lookup, no_readings
 from .runtime import ChamberRuntime
 
 log = logging.getLogger(__name__)
@@ -72,6 +73,7 @@ class TickPorts:
     alarms: Callable[[str, Mapping[str, Finding | None]], None]  # (source, findings)
     log: Callable[[str, str, str], None]  # (source, level, text), for the `logs` channel
     store_runs: Callable[[dict[int, dict[str, Any]]], None]  # chamber id -> run state
+    latest: Lookup = no_readings  # series -> its latest ingested sample, for `gravity_series`
 
 
 class ControllerTick:
@@ -158,7 +160,7 @@ class ControllerTick:
             self._side("alarms", self.ports.alarms, f"chamber/{chamber.id}", findings)
             if not publishing:
                 continue
-            record = chamber.record(reading is not None, wall)
+            record = chamber.record(reading is not None, wall, self.ports.latest)
             self._side("publish", self.ports.publish, f"chamber/{chamber.id}/data", record)
             snapshot.append({key: record[key] for key in SNAPSHOT_KEYS})
         runs = {c.id: s for c in self.chambers.values() if (s := c.run_state_to_save(wall)) is not None}

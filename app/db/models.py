@@ -95,6 +95,8 @@ class Chamber(Base):
     profile_started_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     profile_paused_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     profile_state: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # an ingested series shown beside the temperatures (docs/ingest.md "Gravity beside temperature")
+    gravity_series: Mapped[str | None] = mapped_column(String(64), nullable=True)
     controller: Mapped[Controller] = relationship(back_populates="chambers")
     devices: Mapped[list[Device]] = relationship(
         back_populates="chamber", order_by="Device.id", cascade="all, delete-orphan", passive_deletes=True
@@ -164,6 +166,22 @@ class Alarm(Base):
     raised_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     acknowledged_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     cleared_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
+class SeriesAlarmRule(Base):
+    """Alarm rule on an ingested series (docs/control.md "Alarm rules on ingested series"):
+    above / below a value (with hysteresis), or no sample for `stale_min`. None turns a
+    condition off; one rule per series."""
+
+    __tablename__ = "series_rule"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    series: Mapped[str] = mapped_column(String(64), unique=True)
+    above: Mapped[float | None] = mapped_column(Float, nullable=True)
+    below: Mapped[float | None] = mapped_column(Float, nullable=True)
+    hysteresis: Mapped[float] = mapped_column(Float, default=0.0)
+    stale_min: Mapped[float | None] = mapped_column(Float, nullable=True)
+    severity: Mapped[str] = mapped_column(String(16), default="warning")
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
 LOG_LEVELS = ("debug", "info", "warning", "error")

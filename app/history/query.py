@@ -189,6 +189,29 @@ def series_list(session: Session) -> list[dict[str, Any]]:
     return listed
 
 
+def latest_samples(session: Session, limit: int) -> list[tuple[str, str, str, int, float]]:
+    """`(name, unit, kind, ts_ms, value)`: the newest raw sample of each measurement or
+    counter series fed from outside (not the server's own `chamber/...`), at most `limit`
+    series by name. What the server shows of a chamber's `gravity_series` after a restart."""
+    found = []
+    series = (
+        select(Series.id, Series.name, Series.unit, Series.kind)
+        .where(Series.kind.in_(("measurement", "counter")), ~Series.name.startswith("chamber/"))
+        .order_by(Series.name)
+        .limit(limit)
+    )
+    for series_id, name, unit, kind in session.execute(series).all():
+        newest = session.execute(
+            select(Sample.ts, Sample.value)
+            .where(Sample.series_id == series_id, Sample.value.is_not(None))
+            .order_by(Sample.ts.desc())
+            .limit(1)
+        ).first()
+        if newest is not None:
+            found.append((name, unit, kind, int(newest.ts), float(newest.value)))
+    return found
+
+
 CSV_HEADER = ("series", "unit", "resolution", "time", "ts_ms", "mean", "min", "max")
 
 

@@ -40,6 +40,8 @@ async def test_document_describes_every_api_route_with_schemas(server):
         "/api/channels/{channel}",
         "/api/feeds/{series}",
         "/api/feeds/ispindel",
+        "/api/series-rules",
+        "/api/series-rules/{id}",
     ):
         assert expected in paths, expected
     chamber_post = paths["/api/chambers"]["post"]
@@ -47,6 +49,14 @@ async def test_document_describes_every_api_route_with_schemas(server):
     chamber_in = document["components"]["schemas"][schema_ref.rsplit("/", 1)[1]]
     assert chamber_in["properties"]["beer_setpoint"]["anyOf"][0]["maximum"] == 110
     assert chamber_in["additionalProperties"] is False
+    assert chamber_in["properties"]["gravity_series"]["anyOf"][0]["pattern"] == "^[a-z0-9_./-]{1,64}$"
+    rule_post = paths["/api/series-rules"]["post"]
+    schema_ref = rule_post["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    rule_in = document["components"]["schemas"][schema_ref.rsplit("/", 1)[1]]
+    assert (
+        rule_in["required"] == ["series"]
+        and rule_in["properties"]["stale_min"]["anyOf"][0]["exclusiveMinimum"] == 0
+    )
 
 
 @pytest.mark.gen_test

@@ -204,18 +204,18 @@ async def test_chamber_create_list_filter_read_patch_delete(server):
     assert await get(server, f"/api/chambers?controller_id={cellar['id']}") == [chamber]
     assert await get(server, f"/api/chambers?controller_id={garage['id']}") == [other]
     assert await get(server, "/api/chambers?controller_id=999") == []
-    assert await get(server, path) == {**chamber, "devices": []}
+    assert await get(server, path) == {**chamber, "devices": [], "gravity": None}
 
     status, patched = await http(server, "PATCH", path, {"beer_setpoint": 18.25})
     assert status == 200, patched
     assert patched == {**chamber, "beer_setpoint": 18.25}
-    assert await get(server, path) == {**patched, "devices": []}
+    assert await get(server, path) == {**patched, "devices": [], "gravity": None}
 
     status, patched = await http(server, "PATCH", path, {"mode": "fridge", "fridge_setpoint": 4})
     assert status == 200, patched
     assert patched["mode"] == "fridge" and patched["fridge_setpoint"] == 4
     assert patched["beer_setpoint"] == 18.25  # untouched
-    assert await get(server, path) == {**patched, "devices": []}
+    assert await get(server, path) == {**patched, "devices": [], "gravity": None}
 
     # moving a chamber to another controller
     status, moved = await http(server, "PATCH", path, {"controller_id": garage["id"]})
@@ -444,8 +444,8 @@ async def test_controller_read_nests_its_chambers_and_their_devices(server):
     nested = await get(server, f"/api/controllers/{cellar['id']}")
     assert {k: v for k, v in nested.items() if k != "chambers"} == cellar
     assert nested["chambers"] == [
-        {**fv1, "devices": [probe, cooler]},
-        {**fv2, "devices": [fan]},
+        {**fv1, "devices": [probe, cooler], "gravity": None},
+        {**fv2, "devices": [fan], "gravity": None},
     ]
     # the same as reading each chamber
     for chamber in nested["chambers"]:

@@ -61,3 +61,10 @@ def test_the_control_loop_and_the_history_know_nothing_of_each_other(package, fo
     history writes through the database writer and is read by the API, never the reverse."""
     found = offenders(package, forbidden)
     assert not found, found
+
+
+def test_the_control_loop_knows_nothing_of_the_ingest():
+    """The server hands the control loop a lookup of the latest samples and feeds the
+    series alarm rules through the ingest's sink seam (app/server.py)."""
+    found = offenders("control", "ingest")
+    assert not found, found

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from .finding import WARNING, Finding, check_severity
 
 
@@ -43,6 +45,17 @@ class SeriesRule:
     @property
     def source(self) -> str:
         return f"series::{self.series}"
+
+    @property
+    def codes(self) -> tuple[str, ...]:
+        """The codes this rule judges (a condition set to None is not one of them)."""
+        given = (("above", self.above), ("below", self.below), ("stale", self.stale_s))
+        return tuple(code for code, limit in given if limit is not None)
+
+    def resume(self, raised: Iterable[str]) -> None:
+        """Take up alarms already active (after a restart, or a change of the rule), so
+        each clears only past its hysteresis, as if this rule had raised it."""
+        self._raised = {code for code in raised if code in self.codes}
 
     def evaluate(
         self, value: float | None, last_sample_at: float | None, now: float
