@@ -571,7 +571,14 @@ class HistorySeriesOut(BaseModel):
         pattern=r"^(raw|1m|15m|1h|1d|[0-9]+d)$",
         description="raw samples, a frame (1m, 15m, 1h, 1d) or days merged (Nd)",
     )
-    points: list[tuple[int, float, float, float]] = Field(description="[ts_ms, mean, min, max], oldest first")
+    kind: str = Field(description="measurement, counter, event or state")
+    points: list[tuple[int, float, float, float]] = Field(
+        description="[ts_ms, mean, min, max], oldest first (empty for an event or state series)"
+    )
+    events: list[tuple[int, str]] = Field(
+        description="[ts_ms, text] of an event or state series, oldest first: the newest `points` of the span"
+    )
+    truncated: bool = Field(description="older events in the span were left out (ask for a shorter span)")
 
 
 class HistoryOut(BaseModel):

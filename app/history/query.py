@@ -146,14 +146,36 @@ def _merged_days(
         n += 1
 
 
+TEXT_SERIES_KINDS = ("event", "state")
+
+
+def series_events(session: Session, ref: SeriesRef, low: int, high: int, limit: int) -> tuple[list, bool]:
+    """The newest `limit` texts of an event or state series in [low, high], oldest first,
+    and whether older ones in the span were left out. Texts are never rolled up: a gap in
+    them is a span with nothing to say, and pruned raw days have none."""
+    rows = session.execute(
+        select(Sample.ts, Sample.text)
+        .where(Sample.series_id == ref.id, Sample.ts >= low, Sample.ts <= high, Sample.text.is_not(None))
+        .order_by(Sample.ts.desc())
+        .limit(limit + 1)
+    ).all()
+    return [[ts, text] for ts, text in reversed(rows[:limit])], len(rows) > limit
+
+
 def history(session: Session, refs: Sequence[SeriesRef], low: int, high: int, points: int) -> dict[str, Any]:
-    """The body of `GET /api/history` (protocol.md §4)."""
+    """The body of `GET /api/history` (protocol.md §4). A numeric series has `points`;
+    an event or state series has its texts as `events` (`points` empty), at most `points`
+    of them, the newest, with `truncated` when older ones were left out."""
     result = []
     for ref in refs:
-        resolution, found = series_points(session, ref, low, high, points)
-        result.append(
-            {"name": ref.name, "unit": ref.unit, "resolution": resolution, "points": [list(p) for p in found]}
-        )
+        entry: dict[str, Any] = {"name": ref.name, "unit": ref.unit, "kind": ref.kind}
+        if ref.kind in TEXT_SERIES_KINDS:
+            events, truncated = series_events(session, ref, low, high, points)
+            entry.update(resolution="raw", points=[], events=events, truncated=truncated)
+        else:
+            resolution, found = series_points(session, ref, low, high, points)
+            entry.update(resolution=resolution, points=[list(p) for p in found], events=[], truncated=False)
+        result.append(entry)
     return {"series": result}
 
 
@@ -234,4 +256,6 @@ def to_csv(body: dict[str, Any], units: str = "C") -> str:
             writer.writerow(
                 [series["name"], unit, series["resolution"], iso(ts), ts, *(repr(v) for v in values)]
             )
+        for ts, text in series.get("events", ()):  # the text in the mean's column
+            writer.writerow([series["name"], unit, series["resolution"], iso(ts), ts, text, "", ""])
     return out.getvalue()

@@ -37,13 +37,26 @@ async def test_history_json_picks_each_series_resolution(server):
     assert gravity == {
         "name": "ispindel/gravity",
         "unit": "SG",
+        "kind": "measurement",
         "resolution": "raw",
         "points": [[BASE + i * 900_000, *[1.050 - i / 1000] * 3] for i in range(5)],
+        "events": [],
+        "truncated": False,
     }
     # anonymous readers too (public_read), and the default span is the day before now: empty here
     status, body = await http(server, "GET", "/api/history?series=cellar/temp", auth=False)
     assert status == 200 and body == {
-        "series": [{"name": "cellar/temp", "unit": "°C", "resolution": "raw", "points": []}]
+        "series": [
+            {
+                "name": "cellar/temp",
+                "unit": "°C",
+                "kind": "measurement",
+                "resolution": "raw",
+                "points": [],
+                "events": [],
+                "truncated": False,
+            }
+        ]
     }
 
 

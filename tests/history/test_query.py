@@ -107,8 +107,11 @@ def test_history_body_and_csv(two_days):
     assert body["series"][0] == {
         "name": "room",
         "unit": "°C",
+        "kind": "measurement",
         "resolution": "raw",
         "points": [[BASE + 5_000, 20.0, 20.0, 20.0]],
+        "events": [],
+        "truncated": False,
     }
     text = to_csv(body, "F")
     assert text.splitlines() == [
@@ -118,6 +121,26 @@ def test_history_body_and_csv(two_days):
         f"t,,raw,2025-11-23T00:00:10.000Z,{BASE + 10_000},1.0,0.5,1.5",
     ]
     assert "20.0,20.0,20.0" in to_csv(body, "C")
+
+
+def test_events_come_as_texts_the_newest_within_the_bound(two_days):
+    notes = [
+        NewSample("notes", BASE + n * 60_000, None, text=f"note {n}", kind="event") for n in range(5)
+    ]
+    write(two_days, notes)
+    with two_days() as session:
+        ref = find_series(session, ["notes"])["notes"]
+        everything = history(session, [ref], BASE, BASE + 86_400_000, 100)["series"][0]
+        newest = history(session, [ref], BASE, BASE + 86_400_000, 2)["series"][0]
+        between = history(session, [ref], BASE + 60_000, BASE + 120_000, 100)["series"][0]
+    assert everything["kind"] == "event" and everything["points"] == []
+    assert everything["events"] == [[BASE + n * 60_000, f"note {n}"] for n in range(5)]
+    assert everything["truncated"] is False
+    assert newest["events"] == [[BASE + 180_000, "note 3"], [BASE + 240_000, "note 4"]]
+    assert newest["truncated"] is True
+    assert between["events"] == [[BASE + 60_000, "note 1"], [BASE + 120_000, "note 2"]]
+    rows = to_csv({"series": [between]}).splitlines()
+    assert rows[1] == f"notes,,raw,2025-11-23T00:01:00.000Z,{BASE + 60_000},note 1,,"
 
 
 def test_series_list(two_days):
