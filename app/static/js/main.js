@@ -143,8 +143,10 @@ async function route() {
   const view = VIEWS[name] ? name : "dashboard";
   if (view === mounted) return;
   for (const link of document.querySelectorAll(".tabs a")) {
-    if (link.dataset.view === view) link.setAttribute("aria-current", "page");
-    else link.removeAttribute("aria-current");
+    if (link.dataset.view === view) {
+      link.setAttribute("aria-current", "page");
+      link.scrollIntoView({ block: "nearest", inline: "nearest" }); // on a phone the tabs scroll sideways
+    } else link.removeAttribute("aria-current");
   }
   if (unmount) unmount();
   unmount = null;
