@@ -71,7 +71,9 @@ def test_acknowledge_all_acknowledges_every_open_alarm_and_the_history_keeps_the
     expect(page.get_by_role("button", name="Acknowledge all")).to_be_disabled()
     assert unacknowledged(appliance) == []
     expect(page.locator("#bell")).to_have_attribute("data-unacked", "false")
-    expect(page.locator('#alarm-history .alarm[data-state="cleared"]', has_text="test alarm")).to_have_count(2)
+    expect(page.locator('#alarm-history .alarm[data-state="cleared"]', has_text="test alarm")).to_have_count(
+        2
+    )
 
     # raised again from outside, the list and bell follow without a reload
     raise_alarms(appliance, ("script/c", "C1", "third test alarm"))

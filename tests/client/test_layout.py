@@ -37,19 +37,24 @@ AUDIT_JS = """() => {
     const label = el.getAttribute('aria-label');
     if (label && label.trim()) return label.trim();
     const by = el.getAttribute('aria-labelledby');
-    if (by) return by.split(/\\s+/).map((id) => document.getElementById(id)?.textContent || '').join(' ').trim();
+    if (by) {
+      return by.split(/\\s+/).map((id) => document.getElementById(id)?.textContent || '').join(' ').trim();
+    }
     if (el.labels && el.labels.length) return [...el.labels].map((l) => l.textContent).join(' ').trim();
     if (el.matches('input[type=submit], input[type=button]')) return (el.value || '').trim();
     return (el.textContent || '').trim() || (el.getAttribute('title') || '').trim();
   };
   const controls = [];
-  for (const el of document.querySelectorAll('button, a[href], input:not([type=hidden]), select, textarea, [role=button]')) {
+  const selector = 'button, a[href], input:not([type=hidden]), select, textarea, [role=button]';
+  for (const el of document.querySelectorAll(selector)) {
     const style = getComputedStyle(el);
     if (!el.getClientRects().length || style.visibility === 'hidden') continue;
     const box = el.getBoundingClientRect();
-    const what = el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + (el.className ? '.' + String(el.className).split(' ').join('.') : '');
+    const classes = el.className ? '.' + String(el.className).split(' ').join('.') : '';
+    const what = el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + classes;
     // a label wider than its control spills over its neighbours (a squeezed tab)
-    const spills = el.matches('button, a') && style.overflowX === 'visible' && el.scrollWidth > el.clientWidth + 1;
+    const spills = el.matches('button, a') && style.overflowX === 'visible'
+      && el.scrollWidth > el.clientWidth + 1;
     controls.push({what, name: nameOf(el), width: box.width, height: box.height, spills});
   }
   return {scrollWidth: document.scrollingElement.scrollWidth, innerWidth: window.innerWidth, controls};
@@ -77,7 +82,9 @@ def arrange(appliance) -> None:
     """Something in every list: a sensor, an alarm, a log entry."""
     feed(appliance, "test/cellar", [(1800, 19.5), (60, 20.0)], "°C")
     raise_alarms(appliance, ("script/layout", "L1", "a rather long alarm message " * 4))
-    rest(appliance, "POST", "/api/channels/logs", {"entries": [{"source": "script/layout", "msg": "x" * 300}]})
+    rest(
+        appliance, "POST", "/api/channels/logs", {"entries": [{"source": "script/layout", "msg": "x" * 300}]}
+    )
     wait_for_series(appliance, "test/cellar")
 
 
@@ -125,9 +132,20 @@ def test_dark_theme_text_keeps_four_and_a_half_to_one_contrast(page, appliance):
     page, _ = page
     page.goto("/")
     expect(page.locator("body")).to_have_attribute("data-theme", "dark")
-    names = ["--text", "--muted", "--bg", "--panel", "--panel-2", "--accent", "--accent-text", "--bad", "--warn"]
+    names = [
+        "--text",
+        "--muted",
+        "--bg",
+        "--panel",
+        "--panel-2",
+        "--accent",
+        "--accent-text",
+        "--bad",
+        "--warn",
+    ]
     colours = page.evaluate(
-        "names => Object.fromEntries(names.map(n => [n, getComputedStyle(document.body).getPropertyValue(n).trim()]))",
+        "names => { const style = getComputedStyle(document.body);"
+        " return Object.fromEntries(names.map(n => [n, style.getPropertyValue(n).trim()])); }",
         names,
     )
     assert all(re.fullmatch(r"#[0-9a-f]{6}", c) for c in colours.values()), colours
@@ -136,7 +154,9 @@ def test_dark_theme_text_keeps_four_and_a_half_to_one_contrast(page, appliance):
     low = {f"{t} on {g}": round(contrast(colours[t], colours[g]), 2) for t, g in pairs}
     assert all(ratio >= 4.5 for ratio in low.values()), low
     # and the page really paints body text in them
-    body = page.evaluate("[getComputedStyle(document.body).color, getComputedStyle(document.body).backgroundColor]")
+    body = page.evaluate(
+        "[getComputedStyle(document.body).color, getComputedStyle(document.body).backgroundColor]"
+    )
     assert body == [_rgb(colours["--text"]), _rgb(colours["--bg"])], body
 
 

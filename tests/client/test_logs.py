@@ -10,7 +10,9 @@ from tests.client.test_dashboard import rest
 
 
 def publish_log(appliance, source: str, level: str, msg: str) -> None:
-    rest(appliance, "POST", "/api/channels/logs", {"entries": [{"source": source, "level": level, "msg": msg}]})
+    rest(
+        appliance, "POST", "/api/channels/logs", {"entries": [{"source": source, "level": level, "msg": msg}]}
+    )
 
 
 def messages(page) -> list[str]:
