@@ -19,7 +19,9 @@ function xsrfToken() {
 let loginPrompt = null; // set by main.js: () => Promise<boolean> (true once logged in)
 export function onLoginNeeded(prompt) { loginPrompt = prompt; }
 
-export async function request(method, path, body, { raw = false, headers = {}, retried = false } = {}) {
+// `ask: false` answers a 401 with ApiError instead of asking for the password (a view that
+// only shows something more to a logged-in brewer)
+export async function request(method, path, body, { raw = false, headers = {}, retried = false, ask = true } = {}) {
   const init = { method, headers: { ...headers }, credentials: "same-origin" };
   if (body !== undefined) {
     if (body instanceof Blob || typeof body === "string") {
@@ -34,7 +36,7 @@ export async function request(method, path, body, { raw = false, headers = {}, r
     if (token) init.headers["X-XSRFToken"] = token;
   }
   const response = await fetch(path, init);
-  if (response.status === 401 && !retried && loginPrompt && path !== "/api/login") {
+  if (response.status === 401 && ask && !retried && loginPrompt && path !== "/api/login") {
     if (await loginPrompt()) return request(method, path, body, { raw, headers, retried: true });
   }
   if (raw) {
@@ -57,4 +59,8 @@ export const api = {
 
 export async function login(password) {
   await request("POST", "/api/login", { password });
+}
+
+export async function logout() {
+  await request("POST", "/api/logout", {});
 }

@@ -70,6 +70,7 @@ async function loadSettings() {
 
 // -- login: the first change asks for the password; a 401 anywhere brings it back ---------
 let loginOpen = null;
+let loggedInAt = 0;
 function askLogin() {
   if (loginOpen) return loginOpen;
   const dialog = document.getElementById("login");
@@ -89,6 +90,8 @@ function askLogin() {
       event.preventDefault();
       try {
         await login(form.elements.password.value);
+        loggedInAt = Date.now();
+        if (channels.refused) channels.reconnect(); // its subscriptions were refused: now with the cookie
         finish(true);
       } catch (failure) {
         error.textContent = failure.message;
@@ -101,6 +104,11 @@ function askLogin() {
   return loginOpen;
 }
 onLoginNeeded(askLogin);
+// public_read is off: the WebSocket's subscriptions are refused until it carries a session
+channels.addEventListener("unauthorized", () => {
+  if (loggedInAt > channels.openedAt) channels.reconnect(); // logged in since it opened
+  else askLogin();
+});
 
 // -- connection light -------------------------------------------------------------------
 function showConnection(state) {
@@ -135,8 +143,10 @@ async function route() {
   const view = VIEWS[name] ? name : "dashboard";
   if (view === mounted) return;
   for (const link of document.querySelectorAll(".tabs a")) {
-    if (link.dataset.view === view) link.setAttribute("aria-current", "page");
-    else link.removeAttribute("aria-current");
+    if (link.dataset.view === view) {
+      link.setAttribute("aria-current", "page");
+      link.scrollIntoView({ block: "nearest", inline: "nearest" }); // on a phone the tabs scroll sideways
+    } else link.removeAttribute("aria-current");
   }
   if (unmount) unmount();
   unmount = null;

@@ -17,6 +17,8 @@ export class Channels extends EventTarget {
     this.nextId = 1;
     this.pending = new Map(); // request id -> channel
     this.lastPong = 0;
+    this.refused = false; // a subscription was refused for want of a login
+    this.openedAt = 0;
   }
 
   start() {
@@ -47,6 +49,18 @@ export class Channels extends EventTarget {
     };
   }
 
+  /** Opens a new connection (after a login, so it carries the session cookie); every
+   * channel resumes from its seq as after any reconnect. */
+  reconnect() {
+    this.refused = false;
+    const ws = this.ws;
+    this.ws = null;
+    // closing one still connecting logs an error in Chromium: let it open, then close it
+    if (ws && ws.readyState === WebSocket.CONNECTING) ws.onopen = () => ws.close();
+    else if (ws) ws.close();
+    this._open();
+  }
+
   _setState(state) {
     if (state === this.state) return;
     this.state = state;
@@ -56,13 +70,14 @@ export class Channels extends EventTarget {
   _open() {
     const ws = new WebSocket(this.url);
     this.ws = ws;
+    this.openedAt = Date.now();
     ws.onopen = () => {
       this.attempt = 0;
       this.lastPong = Date.now();
       this._setState("live");
       for (const [channel, sub] of this.subs) this._sendSubscribe(channel, sub);
     };
-    ws.onmessage = (event) => this._receive(JSON.parse(event.data));
+    ws.onmessage = (event) => { if (this.ws === ws) this._receive(JSON.parse(event.data)); };
     ws.onclose = () => {
       if (this.ws !== ws) return;
       this.ws = null;
@@ -105,6 +120,12 @@ export class Channels extends EventTarget {
       const channel = this.pending.get(frame.id);
       this.pending.delete(frame.id);
       const sub = this.subs.get(channel);
+      if (frame.error && frame.error.code === "unauthorized") {
+        // public_read is off and this connection has no session: main.js asks for the
+        // password, then calls reconnect() so the handshake carries the new cookie
+        this.refused = true;
+        this.dispatchEvent(new CustomEvent("unauthorized", { detail: channel }));
+      }
       if (!sub || !frame.result) return;
       const result = frame.result;
       const hadState = sub.seq !== null;
