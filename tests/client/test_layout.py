@@ -27,6 +27,7 @@ READY = {
     "dashboard": 'section.chamber [data-field="beer"]:text-matches("\\\\d °C")',
     "alarms": "#open-alarms .alarm",
     "logs": "#log-list .log",
+    "profiles": "tr[data-profile]",
     "sensors": 'button.sensor[data-series="test/cellar"] [data-field="value"]:text-matches("\\\\d")',
     "settings": 'section.tokens button:text("Log in to see tokens")',
 }
