@@ -32,13 +32,15 @@ CHROMIUM_ARGS = [
 TABLET = {"width": 1280, "height": 800}
 
 
-@pytest.fixture(scope="session")
+# package scope: Playwright holds an asyncio loop on this thread while it runs, and the
+# Tornado tests after tests/client need none to be running
+@pytest.fixture(scope="package")
 def playwright() -> Iterator[Playwright]:
     with sync_playwright() as driver:
         yield driver
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(playwright: Playwright) -> Iterator[Browser]:
     if not os.path.exists(CHROMIUM):
         raise RuntimeError("Chromium is not installed: `apt-get install -y chromium`, or run `bash .ci/run`")
