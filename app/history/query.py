@@ -213,6 +213,34 @@ def series_list(session: Session) -> list[dict[str, Any]]:
     return listed
 
 
+def series_status(session: Session, listed: int) -> dict[str, Any]:
+    """`series` of `GET /api/status`: how many series, their raw samples in all, and the
+    `listed` series with the most samples, each with its roll-ups and span. Nothing is
+    counted: the sample counts are `Series.samples` and the rest are seeks on the keys and
+    one row per day read (`rolled_up`), cheap whatever the number of samples."""
+    count, samples = session.execute(select(func.count(Series.id), func.sum(Series.samples))).one()
+    top = session.execute(
+        select(Series.id, Series.name, Series.unit, Series.kind, Series.samples)
+        .order_by(Series.samples.desc(), Series.name)
+        .limit(listed)
+    ).all()
+    shown = []
+    for series_id, name, unit, kind, stored in top:
+        first, last = data_span(session, series_id)
+        shown.append(
+            {
+                "name": name,
+                "unit": unit,
+                "kind": kind,
+                "samples": int(stored),
+                "rolled_up": rolled_up(session, series_id),
+                "first": None if first is None else iso(first),
+                "last": None if last is None else iso(last),
+            }
+        )
+    return {"count": int(count), "samples": int(samples or 0), "listed": shown}
+
+
 CSV_HEADER = ("series", "unit", "resolution", "time", "ts_ms", "mean", "min", "max")
 
 

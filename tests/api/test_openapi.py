@@ -47,6 +47,9 @@ async def test_document_describes_every_api_route_with_schemas(server):
     chamber_in = document["components"]["schemas"][schema_ref.rsplit("/", 1)[1]]
     assert chamber_in["properties"]["beer_setpoint"]["anyOf"][0]["maximum"] == 110
     assert chamber_in["additionalProperties"] is False
+    status_ok = paths["/api/status"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+    status_out = document["components"]["schemas"][status_ok["$ref"].rsplit("/", 1)[1]]
+    assert {"database", "series", "channels", "history"} <= set(status_out["required"])
 
 
 @pytest.mark.gen_test
