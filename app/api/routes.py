@@ -21,6 +21,7 @@ from .schemas import (
     ProfileImported,
     SeriesOut,
     SettingValue,
+    StatusOut,
     TokenCreated,
     TokenIn,
     TokenOut,
@@ -385,8 +386,8 @@ def build_routes() -> list[Route]:
             (
                 Op(
                     "get",
-                    "Version, uptime, database size, counts, channels",
-                    response="object",
+                    "Version, uptime, database size, counts, series, channel traffic, history tasks",
+                    response=StatusOut,
                     errors=READ_ERRORS,
                 ),
             ),

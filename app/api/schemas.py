@@ -583,3 +583,103 @@ class HistorySeriesOut(BaseModel):
 
 class HistoryOut(BaseModel):
     series: list[HistorySeriesOut]
+
+
+# -- status -------------------------------------------------------------------------------
+TaskState = Literal["running", "stopped"]
+
+
+class StatusDatabase(BaseModel):
+    url: str = Field(description="the database URL, password hidden")
+    dialect: str = Field(description="sqlite or postgresql")
+    size_bytes: int | None = Field(
+        description="SQLite: the file and its WAL; PostgreSQL: pg_database_size; null in memory"
+    )
+    wal_bytes: int | None = Field(description="SQLite: the WAL's part of size_bytes; null otherwise")
+
+
+class StatusSeries(BaseModel):
+    name: str
+    unit: str
+    kind: Literal["measurement", "counter", "event", "state"]
+    samples: int = Field(description="raw samples stored now")
+    rolled_up: int = Field(
+        description="numeric samples in the day frames: every one rolled up, pruned raw ones included"
+    )
+    first: datetime | None = Field(description="earliest data held, raw or rolled up")
+    last: datetime | None = Field(description="latest data held")
+
+
+class StatusSeriesTotals(BaseModel):
+    count: int = Field(description="series stored")
+    samples: int = Field(description="raw samples stored, all series")
+    listed: list[StatusSeries] = Field(description="the 20 series with the most raw samples")
+
+
+class StatusChannel(BaseModel):
+    name: str
+    published: int = Field(description="messages since the server started")
+    rate_per_s: float = Field(description="messages per second over about the last minute")
+    subscribers: int
+
+
+class StatusChannels(BaseModel):
+    count: int = Field(description="channels the hub holds")
+    epoch: str
+    published: int = Field(description="messages since the server started, all channels")
+    rate_per_s: float = Field(description="messages per second over the window, all channels")
+    window_s: float = Field(description="what the rates span: about the last minute (less after start)")
+    busiest: list[StatusChannel] = Field(description="the 10 channels with the highest rate")
+
+
+class StatusRecorder(BaseModel):
+    interval_s: float
+    open_chambers: int
+    waiting: int = Field(description="samples kept on the loop until the next flush")
+    queued: int = Field(description="samples handed to the database writer since start")
+    stored: int = Field(description="... and committed")
+    refused: int = Field(description="... and refused there: older than their series' pruned raw samples")
+
+
+class StatusRollup(BaseModel):
+    state: TaskState
+    period_s: float
+    last_run: datetime | None
+    last_error: str | None
+    lag_s: float | None = Field(
+        description="age of the oldest minute still pending; 0 caught up; null before a run"
+    )
+    pending_minutes: int | None
+    frames_done: int
+    minutes_done: int
+
+
+class StatusDeleted(BaseModel):
+    samples: int
+    texts: int
+    rollups: int
+    pages_freed: int
+
+
+class StatusRetention(BaseModel):
+    state: TaskState
+    last_run: datetime | None
+    last_error: str | None
+    last_deleted: StatusDeleted | None
+
+
+class StatusHistory(BaseModel):
+    recorder: StatusRecorder
+    rollup: StatusRollup
+    retention: StatusRetention
+
+
+class StatusOut(BaseModel):
+    version: str
+    uptime_s: float
+    database: StatusDatabase
+    counts: dict[str, int] = Field(description="rows per resource")
+    series: StatusSeriesTotals
+    channels: StatusChannels
+    connections: int = Field(description="WebSocket connections")
+    history: StatusHistory

@@ -4,6 +4,7 @@ by Alembic at start so an appliance upgrades in place."""
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -130,3 +131,21 @@ INCREMENTAL = 2  # PRAGMA auto_vacuum's value for INCREMENTAL
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
+
+
+def database_bytes(session: Session) -> tuple[int | None, int | None]:
+    """(the database's size, of which the WAL) in bytes: for SQLite the file and its WAL
+    (the `-shm` index is not data), for PostgreSQL `pg_database_size` (WAL is the
+    cluster's, not the database's: None). (None, None) for an in-memory SQLite. File
+    system or database work: call it off the IOLoop."""
+    connection = session.connection()
+    dialect = connection.dialect.name
+    if dialect == "postgresql":
+        size = connection.exec_driver_sql("SELECT pg_database_size(current_database())").scalar()
+        return int(size or 0), None
+    path = connection.engine.url.database
+    if dialect != "sqlite" or path in (None, "", ":memory:"):
+        return None, None
+    main = os.path.getsize(path)
+    wal = os.path.getsize(f"{path}-wal") if os.path.exists(f"{path}-wal") else 0
+    return main + wal, wal

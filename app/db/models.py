@@ -224,6 +224,9 @@ class Series(Base):
     # raw samples before this (epoch ms) may have been pruned: older ones are refused, so a
     # late sample can never re-open a minute whose other samples are gone
     raw_from: Mapped[int] = mapped_column(BigInteger, default=0)
+    # raw samples stored now: kept by the writes and deletes themselves, in their
+    # transactions (history/store.py, history/retention.py), so nothing counts rows to show it
+    samples: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
 
 class Sample(Base):

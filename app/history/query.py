@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from ..db.models import Rollup, Sample, Series
@@ -179,25 +179,49 @@ def history(session: Session, refs: Sequence[SeriesRef], low: int, high: int, po
     return {"series": result}
 
 
+# Built once: the status and the series list run them for every series.
+_FIRST_RAW = select(Sample.ts).where(Sample.series_id == bindparam("series_id")).order_by(Sample.ts).limit(1)
+_LAST_RAW = (
+    select(Sample.ts).where(Sample.series_id == bindparam("series_id")).order_by(Sample.ts.desc()).limit(1)
+)
+_MINUTES = select(Rollup.start).where(Rollup.series_id == bindparam("series_id"), Rollup.frame == 60)
+_FIRST_MINUTE = _MINUTES.order_by(Rollup.start).limit(1)
+_LAST_MINUTE = _MINUTES.order_by(Rollup.start.desc()).limit(1)
+_ROLLED_UP = select(func.sum(Rollup.count)).where(
+    Rollup.series_id == bindparam("series_id"), Rollup.frame == 86400
+)
+
+
+def data_span(session: Session, series_id: int) -> tuple[int | None, int | None]:
+    """The first and last time (epoch ms) a series holds data, raw or rolled up: four seeks
+    on the primary keys, however many samples it holds."""
+    params = {"series_id": series_id}
+    first = session.scalar(_FIRST_RAW, params)
+    last = session.scalar(_LAST_RAW, params)
+    # rolled-up minutes reach further back once raw samples are pruned (and start on the minute)
+    first_frame = session.scalar(_FIRST_MINUTE, params)
+    if first_frame is not None and (first is None or first_frame < floor_to(first, 60_000)):
+        first = first_frame
+    if last is None:
+        last = session.scalar(_LAST_MINUTE, params)
+    return first, last
+
+
+def rolled_up(session: Session, series_id: int) -> int:
+    """Numeric samples the series' day frames hold: every one ever rolled up, raw samples
+    pruned since included (one row per day read, never the samples)."""
+    return int(session.scalar(_ROLLED_UP, {"series_id": series_id}) or 0)
+
+
 def series_list(session: Session) -> list[dict[str, Any]]:
-    """The body of `GET /api/series`: each series with its raw sample count and the first
+    """The body of `GET /api/series`: each series with its raw sample count (kept in
+    `Series.samples` by every write and delete, so nothing is counted here) and the first
     and last time it holds data (raw or rolled up), by name."""
     listed = []
-    for series_id, name, unit, kind in session.execute(
-        select(Series.id, Series.name, Series.unit, Series.kind).order_by(Series.name)
+    for series_id, name, unit, kind, count in session.execute(
+        select(Series.id, Series.name, Series.unit, Series.kind, Series.samples).order_by(Series.name)
     ):
-        count, first, last = session.execute(
-            select(func.count(), func.min(Sample.ts), func.max(Sample.ts)).where(
-                Sample.series_id == series_id
-            )
-        ).one()
-        # rolled-up minutes reach further back once raw samples are pruned (and start on the minute)
-        frames = select(Rollup.start).where(Rollup.series_id == series_id, Rollup.frame == 60)
-        first_frame = session.scalar(frames.order_by(Rollup.start).limit(1))
-        if first_frame is not None and (first is None or first_frame < floor_to(first, 60_000)):
-            first = first_frame
-        if last is None:
-            last = session.scalar(frames.order_by(Rollup.start.desc()).limit(1))
+        first, last = data_span(session, series_id)
         listed.append(
             {
                 "name": name,
@@ -232,6 +256,34 @@ def latest_samples(session: Session, limit: int) -> list[tuple[str, str, str, in
         if newest is not None:
             found.append((name, unit, kind, int(newest.ts), float(newest.value)))
     return found
+
+
+def series_status(session: Session, listed: int) -> dict[str, Any]:
+    """`series` of `GET /api/status`: how many series, their raw samples in all, and the
+    `listed` series with the most samples, each with its roll-ups and span. Nothing is
+    counted: the sample counts are `Series.samples` and the rest are seeks on the keys and
+    one row per day read (`rolled_up`), cheap whatever the number of samples."""
+    count, samples = session.execute(select(func.count(Series.id), func.sum(Series.samples))).one()
+    top = session.execute(
+        select(Series.id, Series.name, Series.unit, Series.kind, Series.samples)
+        .order_by(Series.samples.desc(), Series.name)
+        .limit(listed)
+    ).all()
+    shown = []
+    for series_id, name, unit, kind, stored in top:
+        first, last = data_span(session, series_id)
+        shown.append(
+            {
+                "name": name,
+                "unit": unit,
+                "kind": kind,
+                "samples": int(stored),
+                "rolled_up": rolled_up(session, series_id),
+                "first": None if first is None else iso(first),
+                "last": None if last is None else iso(last),
+            }
+        )
+    return {"count": int(count), "samples": int(samples or 0), "listed": shown}
 
 
 CSV_HEADER = ("series", "unit", "resolution", "time", "ts_ms", "mean", "min", "max")

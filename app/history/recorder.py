@@ -221,6 +221,27 @@ class Recorder:
         max: float | None = None,  # noqa: A002
     ) -> None:
         """Keep one numeric sample (`ts_ms` None: now); SampleRefused names what is wrong."""
+        self.keep(self.checked(series, ts_ms, value, unit=unit, kind=kind, min=min, max=max))
+
+    def record_text(
+        self, series: str, ts_ms: int | None, text: str, *, kind: str = "event", unit: str = ""
+    ) -> None:
+        """Keep one event or categorical state (`ts_ms` None: now)."""
+        self.keep(self.checked_text(series, ts_ms, text, kind=kind, unit=unit))
+
+    def checked(
+        self,
+        series: str,
+        ts_ms: int | None,
+        value: float,
+        *,
+        unit: str = "",
+        kind: str = "measurement",
+        min: float | None = None,  # noqa: A002
+        max: float | None = None,  # noqa: A002
+    ) -> NewSample:
+        """The sample `record` would keep, kept nowhere: SampleRefused when it would be
+        refused. A source that must answer its sender (the ingest) asks this first."""
         if kind not in VALUE_KINDS:
             raise SampleRefused("kind", f"kind must be one of {', '.join(VALUE_KINDS)} for a number")
         ts = self._checked(series, ts_ms, unit)
@@ -228,18 +249,18 @@ class Recorder:
             check_sample(series, value, min, max)
         except ValueError as error:
             raise SampleRefused("value", str(error)) from None
-        self._keep(NewSample(series, ts, float(value), min, max, unit=unit, kind=kind))
+        return NewSample(series, ts, float(value), min, max, unit=unit, kind=kind)
 
-    def record_text(
+    def checked_text(
         self, series: str, ts_ms: int | None, text: str, *, kind: str = "event", unit: str = ""
-    ) -> None:
-        """Keep one event or categorical state (`ts_ms` None: now)."""
+    ) -> NewSample:
+        """The sample `record_text` would keep, kept nowhere (as `checked`)."""
         if kind not in TEXT_KINDS:
             raise SampleRefused("kind", f"kind must be one of {', '.join(TEXT_KINDS)} for a text")
         if not isinstance(text, str) or not text.strip() or len(text) > MAX_TEXT or not text.isprintable():
             raise SampleRefused("text", f"text must be 1-{MAX_TEXT} printable characters")
         ts = self._checked(series, ts_ms, unit)
-        self._keep(NewSample(series, ts, None, text=text, unit=unit, kind=kind))
+        return NewSample(series, ts, None, text=text, unit=unit, kind=kind)
 
     def _checked(self, series: str, ts_ms: int | None, unit: str) -> int:
         if not isinstance(series, str) or not SERIES_NAME.fullmatch(series):
@@ -253,12 +274,18 @@ class Recorder:
             return now_ms
         if isinstance(ts_ms, bool) or not isinstance(ts_ms, int):
             raise SampleRefused("ts", "ts must be an integer of epoch milliseconds")
-        oldest = now_ms - self._setting("history_raw_days") * DAY_MS
-        if not oldest <= ts_ms <= now_ms + FUTURE_MS:
-            raise SampleRefused("ts", "ts must be within history_raw_days before now and at most 5 min ahead")
+        raw_days = self._setting("history_raw_days")
+        if ts_ms < now_ms - raw_days * DAY_MS:
+            raise SampleRefused(
+                "ts",
+                f"ts is more than {raw_days} days ago: raw history is kept that long (history_raw_days)",
+            )
+        if ts_ms > now_ms + FUTURE_MS:
+            raise SampleRefused("ts", "ts is more than 5 min ahead of the server's clock")
         return ts_ms
 
-    def _keep(self, sample: NewSample) -> None:
+    def keep(self, sample: NewSample) -> None:
+        """Queue a sample `checked` or `checked_text` made."""
         self._pending.append(sample)
         if len(self._pending) >= MAX_BATCH:
             self.flush()

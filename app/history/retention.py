@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from ..db.models import FRAMES_S, Rollup, RollupPending, Sample, Series
 from ..db.writer import is_busy
 from ..periodic import Periodic
-from .store import MINUTE_MS, floor_to, iso
+from .store import MINUTE_MS, count_samples, floor_to, iso
 
 log = logging.getLogger(__name__)
 
@@ -72,10 +72,16 @@ def raw_cutoffs(session: Session, cutoff: int) -> dict[int, int]:
 
 
 def _delete_below(
-    model: Any, where: list[ColumnElement[bool]], column: Any, below: int, limit: int
+    model: Any,
+    where: list[ColumnElement[bool]],
+    column: Any,
+    below: int,
+    limit: int,
+    series_id: int | None = None,
 ) -> Callable[[Session], int]:
     """Work for the writer: delete at most `limit` rows matching `where` with `column` <
-    `below`, the oldest first (the batch ends at the time of the next row left)."""
+    `below`, the oldest first (the batch ends at the time of the next row left). Raw
+    samples of `series_id` are taken off its sample count in the same transaction."""
 
     def work(session: Session) -> int:
         condition = [*where, column < below]
@@ -85,7 +91,10 @@ def _delete_below(
         result = session.execute(
             delete(model).where(*condition), execution_options={"synchronize_session": False}
         )
-        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+        deleted = int(result.rowcount or 0)  # type: ignore[attr-defined]
+        if series_id is not None:
+            count_samples(session.connection(), {series_id: -deleted})
+        return deleted
 
     return work
 
@@ -168,9 +177,9 @@ class HistoryRetention:
         for series_id, below in cutoffs.items():
             pruned.series_held += below < raw_cut
             where = [Sample.series_id == series_id, Sample.text.is_(None)]
-            pruned.samples += await self._batches(Sample, where, Sample.ts, below, pruned)
+            pruned.samples += await self._batches(Sample, where, Sample.ts, below, pruned, series_id)
             texts = [Sample.series_id == series_id, Sample.text.is_not(None)]
-            pruned.texts += await self._batches(Sample, texts, Sample.ts, rollup_cut, pruned)
+            pruned.texts += await self._batches(Sample, texts, Sample.ts, rollup_cut, pruned, series_id)
             for frame in FRAMES_S:
                 frames = [Rollup.series_id == series_id, Rollup.frame == frame]
                 pruned.rollups += await self._batches(Rollup, frames, Rollup.start, rollup_cut, pruned)
@@ -193,12 +202,18 @@ class HistoryRetention:
             log.info("raw history of %d series kept past the cutoff: not rolled up yet", pruned.series_held)
 
     async def _batches(
-        self, model: Any, where: list[Any], column: Any, below: int, pruned: HistoryPruned
+        self,
+        model: Any,
+        where: list[Any],
+        column: Any,
+        below: int,
+        pruned: HistoryPruned,
+        series_id: int | None = None,
     ) -> int:
         deleted = 0
         while True:
             batch = await self._writer.submit(
-                "history retention", _delete_below(model, where, column, below, self.batch_rows)
+                "history retention", _delete_below(model, where, column, below, self.batch_rows, series_id)
             )
             pruned.transactions += 1
             deleted += batch

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Table, insert, select
+from sqlalchemy import Connection, Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from ..db.models import SERIES_KINDS, RollupPending, Sample, Series, utcnow
@@ -88,12 +88,13 @@ def upsert(
     rows: Sequence[dict[str, Any]],
     keys: Iterable[str],
     update: Iterable[str] = (),
-) -> None:
+) -> int:
     """INSERT ... ON CONFLICT (keys) DO UPDATE the `update` columns, or DO NOTHING; SQLite and
-    PostgreSQL spell it the same way, through their own SQLAlchemy dialects. The statement
-    is built once per table (building one costs more than running it)."""
+    PostgreSQL spell it the same way, through their own SQLAlchemy dialects. Returns the
+    rows written (with DO NOTHING: the new ones; both drivers sum an executemany's counts).
+    The statement is built once per table (building one costs more than running it)."""
     if not rows:
-        return
+        return 0
     if isinstance(connection, Session):
         connection = connection.connection()
     dialect = connection.dialect.name
@@ -115,7 +116,23 @@ def upsert(
         else:
             statement = statement.on_conflict_do_nothing(index_elements=list(key[2]))
         _UPSERTS[key] = statement
-    connection.execute(statement, list(rows))
+    return int(connection.execute(statement, list(rows)).rowcount)
+
+
+_SERIES = Series.__table__
+_COUNT_SAMPLES = (
+    update(_SERIES)
+    .where(_SERIES.c.id == bindparam("series_id_"))
+    .values(samples=_SERIES.c.samples + bindparam("added"))
+)
+
+
+def count_samples(connection: Session | Connection, added: dict[int, int]) -> None:
+    """Add to (or, negative, take from) the series' stored sample counts, in the open
+    transaction of the write or delete that changed them (`Series.samples`)."""
+    params = [{"series_id_": series_id, "added": n} for series_id, n in sorted(added.items()) if n]
+    if params:
+        connection.execute(_COUNT_SAMPLES, params)
 
 
 def series_ids(session: Session, samples: Iterable[NewSample]) -> dict[str, tuple[int, int]]:
@@ -172,9 +189,19 @@ def write_samples(session: Session, samples: Sequence[NewSample]) -> Written:
             "text": sample.text,
         }
         minutes.add((series_id, floor_to(sample.ts, MINUTE_MS)))
-    upsert(
-        session, Sample.__table__, list(rows.values()), ("series_id", "ts"), ("value", "min", "max", "text")
-    )
+    # new samples go in as they are and are counted (the driver's rowcount of one
+    # executemany per series); only a series some of whose samples replace stored ones (a
+    # resent backlog, rare) is written again as an update
+    by_series: dict[int, list[dict[str, Any]]] = {}
+    for key, row in rows.items():
+        by_series.setdefault(key[0], []).append(row)
+    keys = ("series_id", "ts")
+    added = {}
+    for series_id, series_rows in by_series.items():
+        added[series_id] = upsert(session, Sample.__table__, series_rows, keys)
+        if added[series_id] < len(series_rows):
+            upsert(session, Sample.__table__, series_rows, keys, ("value", "min", "max", "text"))
+    count_samples(session.connection(), added)
     upsert(
         session,
         RollupPending.__table__,

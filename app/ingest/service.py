@@ -1,6 +1,7 @@
 """The ingest service: every accepted sample, whether it came by a TCP line or an HTTP feed,
-goes through `submit`: checked, handed to the sinks (the history recorder), then published
-on `ingest/<series>` (design.md "Ingest")."""
+goes through `submit`: checked, checked by the sinks that can refuse (the history recorder:
+a sample it would not keep is refused to the sender, not published), handed to the sinks,
+then published on `ingest/<series>` (design.md "Ingest")."""
 
 from __future__ import annotations
 
@@ -53,11 +54,22 @@ class IngestService:
         return self.clock()
 
     def submit(self, samples: Sequence[Sample]) -> list[dict[str, Any]]:
-        """Accept all of `samples` or none: IngestError before anything is handed on.
-        Returns the published messages, in order."""
+        """Accept all of `samples` or none: IngestError (ours, or a sink's `check`) before
+        anything is handed on. Returns the published messages, in order."""
         now_s = self.clock()
         for sample in samples:
             check_sample(sample, now_s)
+        batch = list(samples)
+        for sink in self.sinks:
+            check = getattr(sink, "check", None)  # a CheckingSink (the history recorder's)
+            if check is None:
+                continue
+            try:
+                check(batch)
+            except IngestError:
+                raise
+            except Exception:  # a broken check must not stop live data
+                log.exception("ingest sink %r failed checking %d sample(s)", sink, len(batch))
         new = {sample.series for sample in samples} - self._series
         if new and len(self._series) + len(new) > self.max_series:
             raise IngestError(
@@ -66,7 +78,6 @@ class IngestService:
                 "series",
             )
         self._series |= new
-        batch = list(samples)
         for sink in self.sinks:
             try:
                 sink.record(batch)

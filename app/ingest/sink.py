@@ -35,3 +35,13 @@ class SampleSink(Protocol):
         """Take validated samples, in order. Called on the IOLoop's thread: queue them and
         return at once (no disk or network I/O here). An exception is logged, and the
         samples are still published and handed to the other sinks."""
+
+
+class CheckingSink(SampleSink, Protocol):
+    """A sink that may refuse a sample it cannot keep, so that the sender hears of it."""
+
+    def check(self, samples: Sequence[Sample]) -> None:
+        """Raise IngestError (app/ingest/validate.py) naming a sample of the batch this sink
+        would not keep: the batch is refused to its sender (`ERR`, 400), and nothing of it
+        is handed to any sink or published. Called before any sink's `record`, on the
+        IOLoop's thread, with no I/O. Any other exception is logged and counts as a pass."""

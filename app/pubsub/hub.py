@@ -16,10 +16,12 @@ over the budget are refused.
 
 from __future__ import annotations
 
+import heapq
 import itertools
 import json
 import secrets
 import time
+from array import array
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -40,6 +42,12 @@ class HubLimits:
     max_channels: int = 10_000  # channels with messages; outside publications beyond are refused
     max_empty_channels: int = 1000  # channels with subscribers and no message yet
     max_bytes: int = 16 * 1024 * 1024  # encoded size of the history rings and retained values
+
+
+# `update_rates` calls remembered: the server calls it every 5 s (app/server.py), so the
+# oldest mark is 55-60 s old and the recent rate spans about the last minute
+RATE_MARKS = 12
+BUSIEST = 10  # channels `activity` names; the rest are only in its totals
 
 
 class Subscriber(Protocol):
@@ -92,9 +100,10 @@ class Channel:
     # subscriber -> number of its subscriptions (exact or wildcard) that match this channel;
     # a subscriber gets each message once however many of its patterns match.
     subscribers: dict[Subscriber, int] = field(default_factory=dict)
-    published: int = 0
-    rate_per_s: float = 0.0
-    _rate_mark: tuple[float, int] = (0.0, 0)
+    published: int = 0  # since start; the only thing publishing does for the rates
+    # `published` at each of the hub's last RATE_MARKS rate marks (a ring the hub indexes);
+    # a channel made after a mark had published nothing at it
+    marks: array[int] = field(default_factory=lambda: array("q", bytes(8 * RATE_MARKS)))
 
 
 @dataclass(frozen=True)
@@ -147,6 +156,10 @@ class Hub:
         # channel -> check run on outside publications before anything is published; it
         # raises ValueError naming the problem (e.g. `alarms` takes only alarm messages)
         self.external_checks: dict[str, Callable[[Any], None]] = {}
+        # when each rate mark was taken (monotonic); None: not yet. Mark 0 is the start.
+        self._mark_times: list[float | None] = [None] * RATE_MARKS
+        self._mark_times[0] = clock()
+        self._mark = 0
 
     # -- channels -------------------------------------------------------------------------
     @property
@@ -155,7 +168,7 @@ class Hub:
         return len(self._empty)
 
     def _new_channel(self, name: str) -> Channel:
-        channel = Channel(name, _rate_mark=(self._clock(), 0))
+        channel = Channel(name)
         for levels, subscribers in self._patterns.values():
             if names.matches(levels, name):
                 for subscriber in subscribers:
@@ -381,13 +394,58 @@ class Hub:
 
     # -- reporting ------------------------------------------------------------------------
     def update_rates(self) -> None:
-        """Recompute each channel's message rate since the previous call (called periodically)."""
-        now = self._clock()
+        """Take a rate mark: every channel's `published` now (called every 5 s). Publishing
+        only counts; rates are computed from the marks when asked."""
+        slot = (self._mark + 1) % RATE_MARKS
+        self._mark_times[slot] = self._clock()
+        self._mark = slot
         for channel in self.channels.values():
-            since, count = channel._rate_mark
-            if now > since:
-                channel.rate_per_s = (channel.published - count) / (now - since)
-            channel._rate_mark = (now, channel.published)
+            channel.marks[slot] = channel.published
+
+    def _recent_rate(self, channel: Channel) -> float:
+        """Messages/s between the last two marks (`GET /api/channels`: the last 5 s)."""
+        slot, before = self._mark, (self._mark - 1) % RATE_MARKS
+        now, then = self._mark_times[slot], self._mark_times[before]
+        if now is None or then is None or now <= then:
+            return 0.0
+        return (channel.marks[slot] - channel.marks[before]) / (now - then)
+
+    def activity(self, top: int = BUSIEST) -> dict[str, Any]:
+        """Messages published since start and per second over about the last minute (from
+        the oldest mark to now), in total and for the `top` busiest channels, for
+        `GET /api/status`. O(channels), on request only; the publish path is untouched."""
+        oldest = (self._mark + 1) % RATE_MARKS
+        if self._mark_times[oldest] is None:  # fewer marks than the ring holds: since start
+            oldest = 0
+        since = self._mark_times[oldest]
+        assert since is not None
+        window = self._clock() - since
+        rows = [
+            (
+                (channel.published - channel.marks[oldest]) / window if window > 0 else 0.0,
+                channel.published,
+                channel,
+            )
+            for channel in self.channels.values()
+            if channel.published
+        ]
+        busiest = heapq.nlargest(top, rows, key=lambda row: (row[0], row[1], row[2].name))
+        return {
+            "count": len(self.channels),
+            "epoch": self.epoch,
+            "published": sum(row[1] for row in rows),
+            "rate_per_s": round(sum(row[0] for row in rows), 3),
+            "window_s": round(window, 1),
+            "busiest": [
+                {
+                    "name": channel.name,
+                    "published": published,
+                    "rate_per_s": round(rate, 3),
+                    "subscribers": len(channel.subscribers),
+                }
+                for rate, published, channel in busiest
+            ],
+        }
 
     def stats(self) -> list[dict[str, Any]]:
         return [
@@ -395,7 +453,7 @@ class Hub:
                 "name": channel.name,
                 "subscribers": len(channel.subscribers),
                 "published": channel.published,
-                "rate_per_s": round(channel.rate_per_s, 3),
+                "rate_per_s": round(self._recent_rate(channel), 3),
                 "seq": channel.seq,
                 "epoch": self.epoch,
                 "retained": channel.retained is not None,

@@ -57,6 +57,9 @@ async def test_document_describes_every_api_route_with_schemas(server):
         rule_in["required"] == ["series"]
         and rule_in["properties"]["stale_min"]["anyOf"][0]["exclusiveMinimum"] == 0
     )
+    status_ok = paths["/api/status"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+    status_out = document["components"]["schemas"][status_ok["$ref"].rsplit("/", 1)[1]]
+    assert {"database", "series", "channels", "history"} <= set(status_out["required"])
 
 
 @pytest.mark.gen_test

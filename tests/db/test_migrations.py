@@ -141,3 +141,24 @@ def downgrade() -> None:
     migrate(engine)
     assert current_revision(engine) == new_head
     assert "added_later" in sa.inspect(engine).get_table_names()
+
+
+def test_a_history_database_from_0002_gets_each_series_sample_count_once(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'db'}")
+    alembic.command.upgrade(db_engine.alembic_config(engine), "0002")
+    with engine.begin() as connection:
+        connection.exec_driver_sql(
+            "INSERT INTO series (id, name, unit, kind, created_at, raw_from) VALUES "
+            "(1, 'a', '', 'measurement', '2026-01-01 00:00:00', 0), "
+            "(2, 'b', '', 'event', '2026-01-01 00:00:00', 0), "
+            "(3, 'empty', '', 'measurement', '2026-01-01 00:00:00', 0)"
+        )
+        connection.exec_driver_sql(
+            "INSERT INTO sample (series_id, ts, value, text) VALUES "
+            "(1, 1, 1.0, NULL), (1, 2, 2.0, NULL), (1, 3, 3.0, NULL), (2, 1, NULL, 'x')"
+        )
+    migrate(engine)
+    assert current_revision(engine) == head_revision()
+    with engine.connect() as connection:
+        counts = connection.exec_driver_sql("SELECT name, samples FROM series ORDER BY name").all()
+    assert counts == [("a", 3), ("b", 1), ("empty", 0)]

@@ -7,7 +7,7 @@ import math
 from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.db.models import FRAMES_S, Rollup, RollupPending, Sample, Series
 from app.history.rollup import roll_up_batch
@@ -55,6 +55,17 @@ def stored_samples(sessions, name: str) -> dict[int, tuple[Any, ...]]:
             .where(Series.name == name)
         )
         return {ts: (value, low, high) for ts, value, low, high in rows}
+
+
+def counted_and_stored(sessions, name: str) -> tuple[int, int]:
+    """(the series' kept sample count, its rows counted now): the two must always agree."""
+    with sessions() as session:
+        found = session.execute(select(Series.id, Series.samples).where(Series.name == name)).one_or_none()
+        if found is None:
+            return 0, 0
+        series_id, counted = found
+        stored = session.scalar(select(func.count()).select_from(Sample).where(Sample.series_id == series_id))
+        return counted, stored
 
 
 def pending_count(sessions) -> int:

@@ -11,7 +11,7 @@ from sqlalchemy import update
 from app.db.models import Series
 from app.history.query import find_series, history, parse_time, series_list, series_points, to_csv
 from app.history.store import NewSample
-from tests.history.common import roll_up_all, write
+from tests.history.common import counted_and_stored, roll_up_all, stored_samples, write
 
 BASE = 1_763_856_000_000  # 2025-11-23T00:00:00Z
 HOUR = 3_600_000
@@ -184,3 +184,17 @@ def test_times_parse_as_iso_8601_utc():
     ):
         with pytest.raises(ValueError):
             parse_time(bad)
+
+
+def test_the_listed_count_is_kept_by_the_writes_and_a_resent_sample_counts_once(sessions):
+    write(sessions, [NewSample("t", BASE + i * 10_000, 1.0) for i in range(10)])
+    # a resent backlog: five samples again (new values replace the old) and five new ones
+    written = write(sessions, [NewSample("t", BASE + i * 10_000, 2.0) for i in range(5, 15)])
+    assert written.stored == 10
+    (listed,) = series_list(sessions())
+    assert listed["count"] == 15
+    assert counted_and_stored(sessions, "t") == (15, 15)
+    assert sorted(stored_samples(sessions, "t").items())[4:6] == [
+        (BASE + 40_000, (1.0, None, None)),
+        (BASE + 50_000, (2.0, None, None)),  # replaced
+    ]

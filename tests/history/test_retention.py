@@ -25,6 +25,7 @@ from app.history.store import NewSample
 from tests.history.common import (
     assert_frames_equal,
     brute_force,
+    counted_and_stored,
     roll_up_all,
     stored_rollups,
     stored_samples,
@@ -108,6 +109,8 @@ def test_rollups_and_events_go_after_the_rollup_days_and_never_before_the_raw_da
     ]  # events: rollup days
     assert min(stored_samples(sessions, "t")) == BASE + 8 * DAY
     assert pruned.texts == 5 and pruned.rollups > 0
+    assert counted_and_stored(sessions, "notes") == (5, 5)  # the counts follow the deletes
+    assert counted_and_stored(sessions, "t") == (2 * 24, 2 * 24)
     # raw days above the rollup days: roll-ups are kept as long as raw samples
     prune(sessions, now + DAY, raw_days=5, rollup_days=1)
     assert min(start for _, start in stored_rollups(sessions, "t")) == BASE + 6 * DAY
@@ -150,6 +153,9 @@ def test_retention_never_loses_what_is_not_rolled_up(sessions, operations):
             stored = stored_samples(sessions, name)
             lost = [ts for ts in model if ts not in stored and ts - ts % MINUTE in pending]
             assert not lost, lost  # a pending minute keeps every sample
+        if kind != "roll":  # writes (replacing a sample is no new one) and deletes keep the count
+            counted, stored_rows = counted_and_stored(sessions, name)
+            assert counted == stored_rows, operations
     roll_up_all(sessions)
     assert_frames_equal(stored_rollups(sessions, name), brute_force(model))  # nothing lost from the frames
 

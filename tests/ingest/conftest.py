@@ -28,3 +28,16 @@ def sink(server) -> RecordingSink:
     recording = RecordingSink()
     server.ingest.sinks.append(recording)
     return recording
+
+
+@pytest.fixture
+def fixed_times_kept(server, io_loop):
+    """The tests' fixed times (2025-11-23) are older than the 30 days of raw samples the
+    history keeps by default, so it would refuse them (ERR, 400): keep the most, ten years
+    (enough for those times until late 2035)."""
+    from tests.helpers import http
+
+    status, reply = io_loop.run_sync(
+        lambda: http(server, "PATCH", "/api/settings/history_raw_days", {"value": 3650})
+    )
+    assert status == 200, reply

@@ -119,14 +119,14 @@ async def test_json_value_is_recorded_published_and_answered(server, sink):
     ],
 )
 @pytest.mark.gen_test
-async def test_json_ts_as_epoch_seconds_or_iso(server, sink, body, ts):
+async def test_json_ts_as_epoch_seconds_or_iso(server, sink, fixed_times_kept, body, ts):
     status, reply = await http(server, "POST", "/api/feeds/logger", body)
     assert status == 200, reply
     assert reply["samples"][0]["ts"] == ts
 
 
 @pytest.mark.gen_test
-async def test_form_value_and_the_loggers_x_y_form(server, sink):
+async def test_form_value_and_the_loggers_x_y_form(server, sink, fixed_times_kept):
     status, reply = await http(server, "POST", "/api/feeds/logger", form(value="19.5"), FORM)
     assert status == 200, reply
     status, reply = await http(server, "POST", "/api/feeds/logger", form(value="19.6", ts="1763891000"), FORM)

@@ -110,3 +110,45 @@ def test_events_and_states_carry_text_not_value():
         "kind": "state",
         "text": "on",
     }
+
+
+class Refusing(RecordingSink):
+    """A sink that checks: refuses any sample of series `refused`, or fails checking."""
+
+    def __init__(self, refused: str = "", broken: bool = False) -> None:
+        super().__init__()
+        self.refused = refused
+        self.broken = broken
+
+    def check(self, samples) -> None:
+        if self.broken:
+            raise RuntimeError("store gone")
+        for sample in samples:
+            if sample.series == self.refused:
+                raise IngestError(f"{sample.series} not kept: no room", "series")
+
+
+def test_a_sink_that_refuses_one_sample_refuses_the_batch_before_any_sink_or_the_hub():
+    ingest, watcher, sink = service()
+    ingest.sinks.insert(0, Refusing(refused="spindel/angle"))  # the other sink comes first
+    ingest.sinks.append(Refusing(refused="spindel/angle"))
+    batch = [
+        Sample("spindel/gravity", NOW_MS, "measurement", 1.048, unit="SG"),
+        Sample("spindel/angle", NOW_MS, "measurement", 45.0),
+    ]
+    with pytest.raises(IngestError) as error:
+        ingest.submit(batch)
+    assert error.value.reason == "spindel/angle not kept: no room" and error.value.field == "series"
+    assert sink.batches == [] and all(s.batches == [] for s in ingest.sinks)
+    assert watcher.messages == [] and ingest.accepted == 0
+    ingest.submit(batch[:1])
+    assert [m.channel for m in watcher.messages] == ["ingest/spindel/gravity"]
+
+
+def test_a_sink_whose_check_fails_is_logged_and_the_batch_goes_on(caplog):
+    ingest, watcher, sink = service()
+    ingest.sinks.insert(0, Refusing(broken=True))
+    with caplog.at_level(logging.ERROR, logger="app.ingest.service"):
+        ingest.submit([Sample("beer_temp", NOW_MS, "measurement", 19.5)])
+    assert "failed checking" in caplog.text
+    assert len(sink.samples) == 1 and len(watcher.messages) == 1

@@ -25,7 +25,7 @@ async def subscribed(server, pattern: str = "ingest/#"):
 
 
 @pytest.mark.gen_test
-async def test_every_form_is_answered_ok_recorded_and_published(server, sink):
+async def test_every_form_is_answered_ok_recorded_and_published(server, sink, fixed_times_kept):
     watcher = await subscribed(server)
     client = await line_client(server)
     lines = [

@@ -328,3 +328,43 @@ def test_rates_and_stats():
     (stats,) = hub.stats()
     assert stats["name"] == "a" and stats["subscribers"] == 1 and stats["seq"] == 10
     assert stats["rate_per_s"] == pytest.approx(2.0)
+
+
+def test_activity_counts_since_start_and_rates_over_the_last_minute():
+    hub, clock = make_hub()
+    hub.subscribe(Recorder(), "quiet")  # subscribed to only: no publication, not among the busiest
+    for _ in range(120):
+        hub.publish("busy", 0)
+    hub.publish("rare", 0)
+    clock.now += 2
+    early = hub.activity()
+    assert early["window_s"] == 2.0  # fewer marks than a minute's: since the start
+    assert early["published"] == 121 and early["count"] == 3
+    assert [(c["name"], c["published"], c["rate_per_s"]) for c in early["busiest"]] == [
+        ("busy", 120, 60.0),
+        ("rare", 1, 0.5),
+    ]
+    # a minute of marks every 5 s with nothing published: the burst falls out of the window
+    for _ in range(12):
+        clock.now += 5
+        hub.update_rates()
+    hub.publish("rare", 0)
+    later = hub.activity()
+    assert 55 <= later["window_s"] <= 60
+    assert later["published"] == 122
+    by_name = {c["name"]: c for c in later["busiest"]}
+    assert by_name["busy"]["rate_per_s"] == 0 and by_name["busy"]["published"] == 120
+    assert later["busiest"][0]["name"] == "rare" and later["busiest"][0]["rate_per_s"] > 0
+    assert later["rate_per_s"] == later["busiest"][0]["rate_per_s"]
+
+
+def test_activity_names_only_the_busiest_channels_and_totals_the_rest():
+    hub, clock = make_hub()
+    for index in range(30):
+        for _ in range(index + 1):
+            hub.publish(f"c/{index}", 0)
+    clock.now += 10
+    report = hub.activity(top=5)
+    assert [c["name"] for c in report["busiest"]] == [f"c/{index}" for index in (29, 28, 27, 26, 25)]
+    assert report["published"] == sum(range(1, 31)) and report["count"] == 30
+    assert report["rate_per_s"] == pytest.approx(sum(range(1, 31)) / 10)
