@@ -66,12 +66,30 @@ class ChamberCard {
 
   destroy() {
     this.unsubscribe();
+    this.destroyed = true;
+    if (this.chart) this.chart.destroy();
     this.element.remove();
   }
 
   setChamber(chamber) {
     this.chamber = chamber;
+    if (this.chart) this.chart.setChamber(chamber);
     this.render();
+  }
+
+  /** The chart is loaded after the first value is on screen; records wait for it meanwhile. */
+  feedChart(record) {
+    if (this.chart) { this.chart.push(record); return; }
+    this.chartQueue = this.chartQueue || [];
+    this.chartQueue.push(record);
+    if (this.chartQueue.length > 600) this.chartQueue.shift();
+    if (this.chartLoading) return;
+    this.chartLoading = import("../chart.js").then(({ ChamberChart }) => {
+      if (this.destroyed) return;
+      this.chart = new ChamberChart(this.element.querySelector("[data-chart]"), this.chamber, this.app);
+      for (const queued of this.chartQueue) this.chart.push(queued);
+      this.chartQueue = null;
+    });
   }
 
   build() {
@@ -123,6 +141,7 @@ class ChamberCard {
       if (this.valid(field)) this.lastValid[field] = this.receivedAt;
     }
     this.render();
+    this.feedChart(record);
   }
 
   valid(field) {
