@@ -332,7 +332,9 @@ export class ChamberChart {
       .map((mark) => {
         const element = h("div", { class: "chart-mark", dataset: { kind: mark.kind, t: mark.t },
           title: mark.title, "aria-label": mark.title }, h("span", {}, mark.text));
-        element.style.left = `${plot.valToPos(mark.t / 1000, "x")}px`;
+        const left = plot.valToPos(mark.t / 1000, "x");
+        element.style.left = `${left}px`;
+        element.classList.toggle("flip", left > layer.clientWidth / 2); // its label inside the plot
         return element;
       }));
   }
