@@ -1,8 +1,11 @@
 // Profiles by id, fetched once and kept until the server says a profile changed
 // (`_profiles`): the brewer prompts and the chart's event marks both read a chamber's
-// profile points, and neither should ask the server every tick.
+// profile points, and neither should ask the server every tick; the cards' profile
+// controls share one list of every profile.
 
 const cache = new Map(); // id -> {promise, value}
+let list = null; // a promise of every profile, until one changes
+const listListeners = new Set();
 let listening = false;
 
 function listen(app) {
@@ -38,9 +41,6 @@ export function profileNow(app, id) {
   profileById(app, id);
   return undefined;
 }
-
-let list = null; // a promise of every profile, until one changes
-const listListeners = new Set();
 
 /** Every profile (a promise), fetched once until `_profiles` says one changed. */
 export function profileList(app) {

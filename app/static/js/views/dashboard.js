@@ -4,6 +4,8 @@
 
 import { h } from "../dom.js";
 import { keypad } from "../keypad.js";
+import { ProfileControls } from "../profile-controls.js";
+import { clearPrompts, updatePrompts } from "../prompts.js";
 import { formatAge, formatTemp, fromShown, onUnitChange, toShown, unitLabel } from "../units.js";
 
 const SETPOINT_MIN_C = -5;
@@ -66,6 +68,8 @@ class ChamberCard {
 
   destroy() {
     this.unsubscribe();
+    this.controls.destroy();
+    clearPrompts(this.chamber.id);
     this.destroyed = true;
     if (this.chart) this.chart.destroy();
     this.element.remove();
@@ -73,6 +77,7 @@ class ChamberCard {
 
   setChamber(chamber) {
     this.chamber = chamber;
+    this.controls.update();
     if (this.chart) this.chart.setChamber(chamber);
     this.render();
   }
@@ -121,6 +126,7 @@ class ChamberCard {
       this.setpointValue,
       h("button", { type: "button", "aria-label": "Setpoint up 0.1", onclick: () => this.stepSetpoint(0.1) }, "+"));
     this.profile = h("div", { class: "profile muted", "data-field": "profile" });
+    this.controls = new ProfileControls(this);
     this.element.replaceChildren(
       h("div", { class: "row" }, this.title, this.state, this.hold),
       h("div", { class: "values" },
@@ -129,7 +135,7 @@ class ChamberCard {
         valueBox("room", "Room"),
         valueBox("beer_set", "Beer set"),
         fermenter ? valueBox("fridge_set", "Fridge set") : null),
-      modes, this.setpointRow, this.profile,
+      modes, this.setpointRow, this.profile, this.controls.element,
       h("div", { class: "chart", "data-chart": chamber.id }));
     this.render();
   }
@@ -141,6 +147,7 @@ class ChamberCard {
       if (this.valid(field)) this.lastValid[field] = this.receivedAt;
     }
     this.render();
+    updatePrompts(this.app, this.chamber, record);
     this.feedChart(record);
   }
 
