@@ -87,14 +87,14 @@ export class ChamberChart {
     this.build();
     this.stops = [
       app.channels.subscribe(`chamber/${chamber.id}/data`, () => {}, { onReset: () => this.reset() }),
-      app.channels.subscribe("alarms", () => this.later(() => this.loadAlarms(), 1000),
-        { onReset: () => this.loadAlarms() }),
+      app.channels.subscribe("alarms", () => this.alarmsChanged(), { onReset: () => this.loadAlarms() }),
       onUnitChange(() => this.draw()),
       app.onSettings((settings) => { if (this.plot && settings.theme !== this.theme) this.build(); }),
     ];
     this.resize = new ResizeObserver(() => this.fit());
     this.resize.observe(slot);
-    this.loadRange();
+    // after the records the card queued meanwhile: the range then ends at their newest tick
+    queueMicrotask(() => this.loadRange());
     this.loadAlarms();
   }
 
@@ -207,40 +207,42 @@ export class ChamberChart {
     return wanted.filter((name) => this.known.has(name)); // a new chamber has no history yet
   }
 
+  /** History rows for [from, to], and the spacing of the coarsest series in them. */
   async history(from, to) {
     const names = await this.seriesNames();
-    if (!names.length) return [];
+    if (!names.length) return { rows: [], step: 0 };
     const query = `series=${names.map(encodeURIComponent).join(",")}&from=${iso(from)}&to=${iso(to)}`
       + `&points=${HISTORY_POINTS}`;
     const interval = (this.app.settings.history_interval_s || 10) * 1000;
     const body = await this.app.api.get(`/api/history?${query}`);
-    this.historyStepMs = 0;
+    let coarsest = 0;
     const byTs = new Map();
     for (const series of body.series) {
       const field = series.name.slice(series.name.lastIndexOf("/") + 1);
       const days = /^(\d+)d$/.exec(series.resolution);
       const step = series.resolution === "raw" ? interval : FRAME_MS[series.resolution] || (days ? days[1] * 86400e3 : 0);
-      if (series.points.length) this.historyStepMs = Math.max(this.historyStepMs, step);
+      if (series.points.length) coarsest = Math.max(coarsest, step);
       for (const [ts, mean, min, max] of series.points) {
         if (!byTs.has(ts)) byTs.set(ts, {});
         byTs.get(ts)[field] = [mean, min ?? mean, max ?? mean];
       }
     }
-    return [...byTs].map(([t, v]) => ({ t, v, live: false, last: t }));
+    return { rows: [...byTs].map(([t, v]) => ({ t, v, live: false, last: t })), step: coarsest };
   }
 
   /** Loads the whole range again: history replaces history, live rows after it stay. */
   async loadRange() {
     const token = ++this.loadToken;
     const to = this.lastTick ?? Date.now();
-    let rows;
+    let rows, step;
     try {
-      rows = await this.history(to - this.range, to + 60e3);
+      ({ rows, step } = await this.history(to - this.range, to + 60e3));
     } catch (error) {
       this.app.attempt(async () => { throw new Error(`chart history: ${error.message}`); });
       return;
     }
     if (token !== this.loadToken) return; // the range changed meanwhile
+    this.historyStepMs = step;
     const newest = rows.reduce((latest, row) => Math.max(latest, row.t), -Infinity);
     this.rows = this.rows.filter((row) => row.live && row.last > newest);
     for (const row of rows) this.insert(row);
@@ -261,7 +263,7 @@ export class ChamberChart {
     this.gap = null;
     let rows;
     try {
-      rows = await this.history(gap.from - 1000, gap.to + 1000);
+      ({ rows } = await this.history(gap.from - 1000, gap.to + 1000));
     } catch (error) {
       this.app.attempt(async () => { throw new Error(`chart history: ${error.message}`); });
       return;
@@ -309,6 +311,12 @@ export class ChamberChart {
           title: `profile event: ${point.event} (day ${point.offset_days})` }));
       this.scheduleDraw();
     });
+  }
+
+  alarmsChanged() {
+    if (this.alarmsDue) return; // one reload for a burst of raises and clears
+    this.alarmsDue = true;
+    this.later(() => { this.alarmsDue = false; this.loadAlarms(); }, 1000);
   }
 
   async loadAlarms() {
