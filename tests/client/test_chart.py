@@ -163,3 +163,24 @@ def test_a_server_restart_leaves_no_duplicate_points_and_no_gap_beyond_the_downt
     widest = max(b - a for a, b in zip(around, around[1:], strict=False))
     downtime = serving - stopped
     assert widest <= downtime + 3, (widest, downtime, back - stopped)
+
+
+def test_the_window_stays_bounded_over_hours_of_ticks(page, appliance):
+    page, _ = page
+    page.goto("/")
+    wait_chart(page, "c.xs.length >= 1")
+    card(page).get_by_role("group", name="Chart range").get_by_role("button", name="1 h").click()
+    # three hours of 1 s ticks after the newest one, as the card hands them over
+    rows = page.evaluate("""() => {
+      const chart = document.querySelector('[data-chart="1"]').chamberChart;
+      const sizes = [];
+      for (let i = 1; i <= 3 * 3600; i += 1) {
+        const ts = new Date(chart.lastTick + 1000).toISOString();
+        chart.push({ ts, beer: 19 + (i % 7) / 10, fridge: 12, room: 20, beer_set: 19, fridge_set: 12 });
+        if (i % 3600 === 0) sizes.push(chart.rows.length);
+      }
+      return sizes;
+    }""")
+    assert all(size <= 3601 for size in rows), rows
+    assert rows[0] == rows[-1], rows  # flat after the first hour
+    wait_chart(page, "Math.abs(c.to - c.from - 3600) < 1 && c.xs[0] >= c.from")
