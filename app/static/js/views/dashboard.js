@@ -4,6 +4,8 @@
 
 import { h } from "../dom.js";
 import { keypad } from "../keypad.js";
+import { ProfileControls } from "../profile-controls.js";
+import { clearPrompts, updatePrompts } from "../prompts.js";
 import { formatAge, formatTemp, fromShown, onUnitChange, toShown, unitLabel } from "../units.js";
 
 const SETPOINT_MIN_C = -5;
@@ -82,12 +84,33 @@ class ChamberCard {
 
   destroy() {
     this.unsubscribe();
+    this.controls.destroy();
+    clearPrompts(this.chamber.id);
+    this.destroyed = true;
+    if (this.chart) this.chart.destroy();
     this.element.remove();
   }
 
   setChamber(chamber) {
     this.chamber = chamber;
+    this.controls.update();
+    if (this.chart) this.chart.setChamber(chamber);
     this.render();
+  }
+
+  /** The chart is loaded after the first value is on screen; records wait for it meanwhile. */
+  feedChart(record) {
+    if (this.chart) { this.chart.push(record); return; }
+    this.chartQueue = this.chartQueue || [];
+    this.chartQueue.push(record);
+    if (this.chartQueue.length > 600) this.chartQueue.shift();
+    if (this.chartLoading) return;
+    this.chartLoading = import("../chart.js").then(({ ChamberChart }) => {
+      if (this.destroyed) return;
+      this.chart = new ChamberChart(this.element.querySelector("[data-chart]"), this.chamber, this.app);
+      for (const queued of this.chartQueue) this.chart.push(queued);
+      this.chartQueue = null;
+    });
   }
 
   build() {
@@ -119,6 +142,7 @@ class ChamberCard {
       this.setpointValue,
       h("button", { type: "button", "aria-label": "Setpoint up 0.1", onclick: () => this.stepSetpoint(0.1) }, "+"));
     this.profile = h("div", { class: "profile muted", "data-field": "profile" });
+    this.controls = new ProfileControls(this);
     this.element.replaceChildren(
       h("div", { class: "row" }, this.title, this.state, this.hold),
       h("div", { class: "values" },
@@ -127,7 +151,7 @@ class ChamberCard {
         valueBox("room", "Room"),
         valueBox("beer_set", "Beer set"),
         fermenter ? valueBox("fridge_set", "Fridge set") : null),
-      modes, this.setpointRow, this.profile,
+      modes, this.setpointRow, this.profile, this.controls.element,
       h("div", { class: "chart", "data-chart": chamber.id }));
     this.render();
   }
@@ -145,6 +169,8 @@ class ChamberCard {
       if (this.valid(field)) this.lastValid[field] = this.receivedAt;
     }
     this.render();
+    updatePrompts(this.app, this.chamber, record);
+    this.feedChart(record);
   }
 
   valid(field) {
