@@ -69,6 +69,7 @@ class ControllerRuntime:
     connection_since: float | None = None  # wall clock of the last change of `connection`
     connection_published_at: float = 0.0  # monotonic
     online_at: float | None = None  # wall clock when the board last came online
+    connection_reason: str | None = None  # why it is offline, as last published
     device_slots: dict[int, dict[str, Any]] = field(default_factory=dict)  # what the chambers use
     probe_slots: set[int] = field(default_factory=set)  # slots reading a scan's unused sensors
     scan: BoardScan | None = None
@@ -332,17 +333,17 @@ class ControlService:
             "state": state,
             "since": _iso(controller.connection_since),
             "last_seen": _iso(self._last_seen(controller)),
-            "reason": controller.driver.last_error if state == "offline" else None,
+            "reason": self._reason(controller, state),
             "board": identity.get("board") if state == "online" else None,
             "firmware": identity.get("v") if state == "online" else None,
         }
 
     def _note_connection(self, controller: ControllerRuntime) -> None:
-        """After each tick: publish the board's connection when it changed, and while it is
-        online every CONNECTION_REFRESH_S with its last seen; a lost board's last seen is
-        stored."""
+        """After each tick: publish the board's connection when it (or why it is offline)
+        changed, and while it is online every CONNECTION_REFRESH_S with its last seen; a
+        lost board's last seen is stored."""
         state = "online" if controller.driver.online else "offline"
-        if state == controller.connection:
+        if state == controller.connection and self._reason(controller, state) == controller.connection_reason:
             since_published = time.monotonic() - controller.connection_published_at
             if state != "online" or since_published < CONNECTION_REFRESH_S:
                 return
@@ -356,7 +357,12 @@ class ControlService:
             if state == "online":
                 controller.online_at = controller.connection_since
         controller.connection_published_at = time.monotonic()
+        controller.connection_reason = self._reason(controller, state)
         self.hub.publish(f"controller/{controller.id}/connection", self.connection(controller, state))
+
+    @staticmethod
+    def _reason(controller: ControllerRuntime, state: str) -> str | None:
+        return controller.driver.last_error if state == "offline" else None
 
     @staticmethod
     def _last_seen(controller: ControllerRuntime) -> float | None:
