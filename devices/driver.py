@@ -152,6 +152,7 @@ class BoardDriver:
         self._on_event = on_event or (lambda event: None)
         self.log = logging.LoggerAdapter(log, {"board": name})
         self.identity: dict[str, Any] | None = None
+        self.last_error: str | None = None  # why the link last failed or dropped
         self.slots: dict[int, dict[str, Any]] = {}  # wanted configuration, re-applied on (re)connect
         self._transport: Transport | None = None
         self._splitter = LineSplitter()
@@ -229,6 +230,7 @@ class BoardDriver:
     def _drop_link(self, reason: str, announce: bool) -> None:
         was_online = self._online.is_set()
         self._online.clear()
+        self.last_error = reason
         if self._transport is not None:
             self._transport.close()
             self._transport = None

@@ -66,6 +66,7 @@ STATUS_TEXT = {
     409: "Conflict",
     413: "Too large",
     415: "Unsupported content type",
+    502: "The board refused or garbled the command",
     503: "Database busy (locked by another program); nothing was changed",
 }
 

@@ -10,6 +10,7 @@ from .alarms import AlarmAckHandler, AlarmsHandler
 from .crud import CollectionHandler, ItemHandler, Resource
 from .history import DEFAULT_POINTS, MAX_POINTS, MAX_SERIES, HistoryHandler, SeriesHandler
 from .logs import LogsHandler
+from .scan import ScanHandler
 from .schemas import (
     AlarmAckIn,
     AlarmAckOut,
@@ -19,6 +20,7 @@ from .schemas import (
     LogOut,
     PasswordIn,
     ProfileImported,
+    ScanOut,
     SeriesOut,
     SettingValue,
     StatusOut,
@@ -98,6 +100,27 @@ def build_routes() -> list[Route]:
     for resource in (module.RESOURCE for module in resources):
         routes += _resource_routes(resource)
     routes += [
+        Route(
+            "/api/controllers/{id}/scan",
+            r"/api/controllers/([0-9]+)/scan",
+            ScanHandler,
+            {},
+            (
+                Op(
+                    "post",
+                    "Scan the board's hardware (h): its OneWire sensors with live readings, its pins",
+                    response=ScanOut,
+                    errors=(401, 403, 409, 502),
+                ),
+                Op(
+                    "get",
+                    "The last scan with the readings of now; keeps its unused sensors read 60 s more",
+                    response=ScanOut,
+                    errors=(409, *READ_ERRORS),
+                ),
+            ),
+            "controllers",
+        ),
         Route(
             "/api/profiles/{id}.csv",
             r"/api/profiles/([0-9]+)\.csv",

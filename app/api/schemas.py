@@ -319,6 +319,35 @@ class DeviceOut(Out):
     min_off_s: int
 
 
+class ScanDevice(BaseModel):
+    id: int
+    chamber_id: int
+    name: str
+    function: str
+
+
+class ScanSensor(BaseModel):
+    address: str = Field(description="OneWire ROM, 16 hex digits")
+    reading: float | None = Field(
+        description="°C as the board reads it now; null until its slot was read, or an invalid reading"
+    )
+    slot: int | None = Field(description="the board slot reading it; null when no slot is free")
+    devices: list[ScanDevice] = Field(description="this controller's devices on this sensor")
+
+
+class ScanPin(BaseModel):
+    pin: int
+    devices: list[ScanDevice] = Field(description="this controller's devices on this pin")
+
+
+class ScanOut(BaseModel):
+    controller_id: int
+    scanned_at: datetime = Field(description="when the board was asked (`h`)")
+    read_at: datetime | None = Field(description="the readings' time: the board's last answer")
+    onewire: list[ScanSensor]
+    pins: list[ScanPin]
+
+
 class ChamberDetail(ChamberOut):
     devices: list[DeviceOut]
 

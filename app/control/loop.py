@@ -18,12 +18,13 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
-from devices.driver import BoardDriver, BoardError, BoardUnavailable
+from devices.driver import BoardDriver, BoardError, BoardEvent, BoardUnavailable
 from devices.transport import transport_for
 
 from ..db.models import Chamber, Controller, Profile
@@ -32,6 +33,7 @@ from .alarm_service import AlarmService
 from .alarms import Finding
 from .gravity import Lookup, no_readings
 from .runtime import ChamberRuntime, slot_configs
+from .scan import READ_WINDOW_S, BoardScan, parse_scan, probe_slots, sensor_slot
 from .tick import ControllerTick, TickPorts
 
 log = logging.getLogger(__name__)
@@ -39,6 +41,20 @@ log = logging.getLogger(__name__)
 WATCHED = ("_controllers", "_chambers", "_devices", "_profiles")
 HEALTHY_TICKS = 5  # the watchdog is fed while every controller ticked within this many periods
 HEALTHY_MIN_S = 30.0
+CONNECTION_REFRESH_S = 10.0  # an online board's `controller/<id>/connection` again this often
+
+
+SlotReading = tuple[int | None, float | None]  # (board slot, °C or None)
+
+
+class NotRunning(Exception):
+    """The controller is disabled, or not configured yet."""
+
+
+def _iso(epoch_s: float | None) -> str | None:
+    if epoch_s is None:
+        return None
+    return datetime.fromtimestamp(epoch_s, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 @dataclass
@@ -50,6 +66,14 @@ class ControllerRuntime:
     task: asyncio.Task[None] | None = None
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)  # a tick or a reconcile, not both
     last_tick_end: float | None = None  # monotonic
+    connection: str | None = None  # "online"/"offline" as last published, None before that
+    connection_since: float | None = None  # wall clock of the last change of `connection`
+    connection_published_at: float = 0.0  # monotonic
+    online_at: float | None = None  # wall clock when the board last came online
+    connection_reason: str | None = None  # why it is offline, as last published
+    device_slots: dict[int, dict[str, Any]] = field(default_factory=dict)  # what the chambers use
+    probe_slots: set[int] = field(default_factory=set)  # slots reading a scan's unused sensors
+    scan: BoardScan | None = None
 
     @property
     def id(self) -> int:
@@ -123,6 +147,7 @@ class ControlService:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
         for controller in list(self.controllers.values()):
+            self._store_last_seen(controller)
             await self._shutdown(controller)
         self.controllers = {}
 
@@ -176,6 +201,7 @@ class ControlService:
             controller = self.controllers.pop(controller_id)
             log.info("controller %s removed or disabled; outputs off", controller.tick.name)
             await self._shutdown(controller)
+            self._publish_connection(controller, "disabled")
             for chamber_id in controller.chambers:
                 self._snapshot.pop(chamber_id, None)
                 self.alarms.clear_source(f"chamber/{chamber_id}")
@@ -226,15 +252,31 @@ class ControlService:
             tick_period_s=self.tick_period_s,
             uptime_check_ticks=self.uptime_check_ticks,
         )
-        tick.driver = BoardDriver(
-            lambda: transport_for(kind, address), name=row.name, on_event=tick.on_board_event
-        )
-        return ControllerRuntime(tick, (kind, address))
+        controller = ControllerRuntime(tick, (kind, address))
+
+        def on_event(event: BoardEvent) -> None:
+            tick.on_board_event(event)
+            if event.kind in ("online", "offline"):
+                self._note_connection(controller)  # at once: a short drop may end before a tick
+
+        tick.driver = BoardDriver(lambda: transport_for(kind, address), name=row.name, on_event=on_event)
+        return controller
 
     async def _configure_slots(self, controller: ControllerRuntime, row: Controller) -> None:
-        """The slots the chambers use, configured now on an online board (and by the driver
-        after every reconnect); a slot no chamber uses any more is forgotten."""
-        wanted = slot_configs(row.chambers, controller.chambers)
+        controller.device_slots = slot_configs(row.chambers, controller.chambers)
+        await self._apply_slots(controller)
+
+    async def _apply_slots(self, controller: ControllerRuntime) -> None:
+        """The slots the chambers use, and while a scan is looked at the probe slots of the
+        sensors it found unused, configured now on an online board (and by the driver after
+        every reconnect); a slot no chamber uses any more is forgotten, and a probe slot no
+        longer wanted is freed on the board. Called with the controller's lock held."""
+        wanted = dict(controller.device_slots)
+        scan = controller.scan
+        if scan is not None and time.monotonic() < scan.read_until:
+            wanted.update(probe_slots(controller.device_slots, scan.roms))
+        freed = sorted(controller.probe_slots - set(wanted))
+        controller.probe_slots = set(wanted) - set(controller.device_slots)
         driver = controller.driver
         for slot in set(driver.slots) - set(wanted):
             del driver.slots[slot]
@@ -247,6 +289,104 @@ class ControlService:
                     await driver.configure(config)
                 except (BoardUnavailable, BoardError) as error:
                     log.warning("%s: configuring slot %d failed: %s", controller.tick.name, slot, error)
+        for slot in freed:
+            if driver.online:
+                try:
+                    await driver.request("c", {"slot": slot, "kind": "none"})
+                except (BoardUnavailable, BoardError) as error:
+                    log.info("%s: freeing probe slot %d failed: %s", controller.tick.name, slot, error)
+
+    # -- hardware scan (app/control/scan.py) ------------------------------------------------
+    def _running(self, controller_id: int) -> ControllerRuntime:
+        controller = self.controllers.get(controller_id)
+        if controller is None:
+            raise NotRunning(f"controller {controller_id} is disabled")
+        return controller
+
+    async def scan(self, controller_id: int) -> BoardScan:
+        """Ask the board what it has (`h`) and start reading the sensors no device uses.
+        Raises NotRunning, or the driver's BoardUnavailable or BoardError."""
+        controller = self._running(controller_id)
+        roms, pins = parse_scan(await controller.driver.scan())
+        controller.scan = BoardScan(roms, pins, self._wall(), time.monotonic() + READ_WINDOW_S)
+        async with controller.lock:
+            await self._apply_slots(controller)
+        return controller.scan
+
+    def last_scan(self, controller_id: int) -> BoardScan | None:
+        """The controller's last scan; looking at it keeps its sensors read a while longer."""
+        scan = self._running(controller_id).scan
+        if scan is not None:
+            scan.read_until = time.monotonic() + READ_WINDOW_S
+        return scan
+
+    def sensor_readings(self, controller_id: int) -> tuple[dict[str, SlotReading], str | None]:
+        """Each ROM read in a slot now: (slot, °C or None), and when the board last answered."""
+        controller = self._running(controller_id)
+        slots = controller.driver.slots
+        reading = controller.tick.last_reading
+        readings: dict[str, SlotReading] = {}
+        for rom in {config.get("onewire") for config in slots.values() if config.get("kind") == "sensor"}:
+            slot = sensor_slot(slots, rom)
+            readings[rom] = (slot, reading.sensors.get(slot) if reading is not None and slot else None)
+        return readings, _iso(controller.tick.last_seen)
+
+    # -- connection state -------------------------------------------------------------------
+    def connection(self, controller: ControllerRuntime, state: str) -> dict[str, Any]:
+        identity = controller.driver.identity or {}
+        return {
+            "state": state,
+            "since": _iso(controller.connection_since),
+            "last_seen": _iso(self._last_seen(controller)),
+            "reason": self._reason(controller, state),
+            "board": identity.get("board") if state == "online" else None,
+            "firmware": identity.get("v") if state == "online" else None,
+        }
+
+    def _note_connection(self, controller: ControllerRuntime) -> None:
+        """After each tick: publish the board's connection when it (or why it is offline)
+        changed, and while it is online every CONNECTION_REFRESH_S with its last seen; a
+        lost board's last seen is stored."""
+        state = "online" if controller.driver.online else "offline"
+        if state == controller.connection and self._reason(controller, state) == controller.connection_reason:
+            since_published = time.monotonic() - controller.connection_published_at
+            if state != "online" or since_published < CONNECTION_REFRESH_S:
+                return
+        elif controller.connection == "online":
+            self._store_last_seen(controller)
+        self._publish_connection(controller, state)
+
+    def _publish_connection(self, controller: ControllerRuntime, state: str) -> None:
+        if state != controller.connection:
+            controller.connection, controller.connection_since = state, self._wall()
+            if state == "online":
+                controller.online_at = controller.connection_since
+        controller.connection_published_at = time.monotonic()
+        controller.connection_reason = self._reason(controller, state)
+        self.hub.publish(f"controller/{controller.id}/connection", self.connection(controller, state))
+
+    @staticmethod
+    def _reason(controller: ControllerRuntime, state: str) -> str | None:
+        return controller.driver.last_error if state == "offline" else None
+
+    @staticmethod
+    def _last_seen(controller: ControllerRuntime) -> float | None:
+        """The board's last answer: to a tick's read, or when it came online."""
+        seen = [t for t in (controller.tick.last_seen, controller.online_at) if t is not None]
+        return max(seen) if seen else None
+
+    def _store_last_seen(self, controller: ControllerRuntime) -> None:
+        """The board's last answer into its row (`last_seen`): when it was lost, at stop."""
+        seen, controller_id = self._last_seen(controller), controller.id
+        if seen is None:
+            return
+
+        def store(session: Session) -> None:
+            row = session.get(Controller, controller_id)
+            if row is not None:
+                row.last_seen = datetime.fromtimestamp(seen, UTC)
+
+        self._writer.enqueue("last seen", store)
 
     # -- ticking --------------------------------------------------------------------------
     async def _drive(self, controller: ControllerRuntime) -> None:
@@ -256,8 +396,11 @@ class ControlService:
             try:
                 async with controller.lock:
                     records = await controller.tick.tick()
+                    if controller.scan is not None or controller.probe_slots:
+                        await self._apply_slots(controller)  # probe slots come and go
                 for record in records:
                     self._snapshot[record["id"]] = record
+                self._note_connection(controller)
             except asyncio.CancelledError:
                 raise
             except Exception:  # the tick guards its chambers; this is a bug in the tick itself

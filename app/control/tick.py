@@ -108,6 +108,8 @@ class ControllerTick:
         self.refusals = 0  # output commands the board refused: the host asked what it must not
         self.offline_since: float | None = None
         self.last_answer_at: float | None = None  # the board's last reply to a tick
+        self.last_seen: float | None = None  # ... on the wall clock (epoch s)
+        self.last_reading: Reading | None = None  # the last tick's `t`, None when it failed
         self._rebooted_at: float | None = None  # a boot the relays are not re-armed after yet
         self._uptime: tuple[float, float] | None = None  # (host time, board uptime) when last asked
         self._arm_due = True  # `w` owed: a (re)connected or rebooted board has it disarmed
@@ -134,9 +136,10 @@ class ControllerTick:
         reading = await self._read()
         now, wall = self.ports.clock(), self.ports.wall()
         self.ticks += 1
+        self.last_reading = reading
         if reading is not None:
             self._note_stall(now)
-            self.last_answer_at, self.offline_since = now, None
+            self.last_answer_at, self.offline_since, self.last_seen = now, None, wall
             await self._check_reboot(now)
         else:
             self.offline_since = self.offline_since or now
