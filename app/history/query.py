@@ -163,18 +163,21 @@ def series_events(session: Session, ref: SeriesRef, low: int, high: int, limit: 
 
 
 def history(session: Session, refs: Sequence[SeriesRef], low: int, high: int, points: int) -> dict[str, Any]:
-    """The body of `GET /api/history` (protocol.md §4). A numeric series has `points`;
-    an event or state series has its texts as `events` (`points` empty), at most `points`
-    of them, the newest, with `truncated` when older ones were left out."""
+    """The body of `GET /api/history` (protocol.md §4). Numbers come as `points`; the texts
+    of an event or state series as `events`, at most `points` of them, the newest, with
+    `truncated` when older ones were left out."""
     result = []
     for ref in refs:
         entry: dict[str, Any] = {"name": ref.name, "unit": ref.unit, "kind": ref.kind}
-        if ref.kind in TEXT_SERIES_KINDS:
-            events, truncated = series_events(session, ref, low, high, points)
-            entry.update(resolution="raw", points=[], events=events, truncated=truncated)
-        else:
-            resolution, found = series_points(session, ref, low, high, points)
-            entry.update(resolution=resolution, points=[list(p) for p in found], events=[], truncated=False)
+        # a state series holds numbers (a relay's 1/0) or texts (a categorical state), an
+        # event series texts: numbers come as points, texts as events
+        resolution, found = series_points(session, ref, low, high, points)
+        events, truncated = (
+            series_events(session, ref, low, high, points) if ref.kind in TEXT_SERIES_KINDS else ([], False)
+        )
+        entry.update(
+            resolution=resolution, points=[list(p) for p in found], events=events, truncated=truncated
+        )
         result.append(entry)
     return {"series": result}
 

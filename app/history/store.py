@@ -115,8 +115,15 @@ def upsert(
             )
         else:
             statement = statement.on_conflict_do_nothing(index_elements=list(key[2]))
+            if dialect == "postgresql":
+                # psycopg reports -1 for the rowcount of a batched insert: the rows that went
+                # in are counted from what RETURNING gives back
+                statement = statement.returning(table.c[key[2][0]])
         _UPSERTS[key] = statement
-    return int(connection.execute(statement, list(rows)).rowcount)
+    result = connection.execute(statement, list(rows))
+    if dialect == "postgresql" and not key[3]:
+        return len(result.all())
+    return int(result.rowcount)
 
 
 _SERIES = Series.__table__
