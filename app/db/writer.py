@@ -206,23 +206,15 @@ class DbWriter:
         if len(batch) == 1:
             self._do(batch[0])
             return
-        delay = RETRY_S[0]
-        while True:
-            try:
-                with self._sessions.begin() as session:
-                    results = [job.work(session) for job in batch]
-            except Exception as error:
-                if is_locked(error):
-                    time.sleep(delay)  # this thread only: the loop does not wait
-                    delay = min(delay * 2, RETRY_S[1])
-                    continue
-                half = len(batch) // 2  # nothing of the batch was committed
-                self._do_batch(batch[:half])
-                self._do_batch(batch[half:])
-                return
-            for job, result in zip(batch, results, strict=True):
-                self._succeeded(job, result)
+        try:
+            results = self._commit(lambda session: [job.work(session) for job in batch], retry_locked=True)
+        except Exception:
+            half = len(batch) // 2  # nothing of the batch was committed
+            self._do_batch(batch[:half])
+            self._do_batch(batch[half:])
             return
+        for job, result in zip(batch, results, strict=True):
+            self._succeeded(job, result)
 
     def _do(self, job: _Job) -> None:
         waited = time.monotonic() - job.queued_at
@@ -230,20 +222,26 @@ class DbWriter:
             # bounds how long a request waits behind writes stuck on another program's lock
             self._failed(job, WriterBusy(f"{job.kind} write waited {waited:.1f} s for the database"))
             return
+        try:
+            result = self._commit(job.work, retry_locked=job.future is None)
+        except Exception as error:  # handed back or reported; the thread goes on
+            self._failed(job, error)
+            return
+        self._succeeded(job, result)
+
+    def _commit(self, work: Work, retry_locked: bool) -> Any:
+        """`work(session)` in one transaction; a write nobody waits on that finds the
+        database locked is tried again with backoff until it lands."""
         delay = RETRY_S[0]
         while True:
             try:
                 with self._sessions.begin() as session:
-                    result = job.work(session)
-            except Exception as error:  # handed back or reported; the thread goes on
-                if job.future is None and is_locked(error):
-                    time.sleep(delay)  # this thread only: the loop does not wait
-                    delay = min(delay * 2, RETRY_S[1])
-                    continue
-                self._failed(job, error)
-                return
-            self._succeeded(job, result)
-            return
+                    return work(session)
+            except Exception as error:
+                if not (retry_locked and is_locked(error)):
+                    raise
+                time.sleep(delay)  # this thread only: the loop does not wait
+                delay = min(delay * 2, RETRY_S[1])
 
     def _succeeded(self, job: _Job, result: Any) -> None:
         self.written += 1
